@@ -1,0 +1,37 @@
+"""Interfaces of every component kind."""
+
+from scopeweave.kinds.camera import Camera, Roi
+from scopeweave.kinds.component import Component
+from scopeweave.kinds.diffraction_mapper import DiffractionMapper
+from scopeweave.kinds.focus_model import FocusModel
+from scopeweave.kinds.frame_metric import FrameMetric
+from scopeweave.kinds.localizer import Localizer
+from scopeweave.kinds.stage import Stage
+from scopeweave.kinds.stage_corrector import StageCorrector
+from scopeweave.kinds.workflow import Workflow
+
+#: Interface each kind's factories must return.
+INTERFACE_OF_KIND: dict[str, type] = {
+    "camera": Camera,
+    "stage": Stage,
+    "focus_model": FocusModel,
+    "frame_metric": FrameMetric,
+    "localizer": Localizer,
+    "diffraction_mapper": DiffractionMapper,
+    "stage_corrector": StageCorrector,
+    "workflow": Workflow,
+}
+
+__all__ = [
+    "INTERFACE_OF_KIND",
+    "Camera",
+    "Component",
+    "DiffractionMapper",
+    "FocusModel",
+    "FrameMetric",
+    "Localizer",
+    "Roi",
+    "Stage",
+    "StageCorrector",
+    "Workflow",
+]

@@ -1,0 +1,12 @@
+"""Contract test classes, one per kind (python-microscope's ``DeviceTests`` idea).
+
+Subclass one in a plugin's tests and provide its fixture; every test of the
+contract then runs against the plugin's component.
+"""
+
+from scopeweave.testing.contracts.camera import CameraContract
+from scopeweave.testing.contracts.frame_metric import FrameMetricContract
+from scopeweave.testing.contracts.registration import RegistrationContract
+from scopeweave.testing.contracts.stage import StageContract
+
+__all__ = ["CameraContract", "FrameMetricContract", "RegistrationContract", "StageContract"]

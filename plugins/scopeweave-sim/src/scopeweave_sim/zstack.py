@@ -1,0 +1,108 @@
+"""Workflow ``sim-zstack``: record a Z stack around the current focus to TIFF."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import tifffile
+
+from scopeweave.atomic import atomic_path, write_text_atomic
+from scopeweave.kinds import Camera, Stage
+from scopeweave.runs import RunContext
+
+__all__ = ["ZStack", "ZStackParams"]
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"'{attribute.name}' must be > 0 (got {value!r}).")
+
+
+def _at_least(minimum: int) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+        if value < minimum:
+            raise ValueError(f"'{attribute.name}' must be >= {minimum} (got {value!r}).")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class ZStackParams:
+    """Parameters of ``sim-zstack``.
+
+    Attributes
+    ----------
+    half_range_um
+        The stack spans the current Z +- this.
+    n_steps
+        Number of planes.
+    frames_per_step
+        Frames averaged per plane.
+    filename
+        TIFF written into the run directory (axes ZYX).
+    """
+
+    half_range_um: float = attrs.field(default=1.0, validator=_positive)
+    n_steps: int = attrs.field(default=21, validator=_at_least(2))
+    frames_per_step: int = attrs.field(default=1, validator=_at_least(1))
+    filename: str = "zstack.tif"
+
+
+class ZStack:
+    """Step a Z stage through a range, record the camera at each plane, return to the start."""
+
+    def __init__(self, params: ZStackParams, *, camera: Camera, stage: Stage) -> None:
+        if stage.axes != ("z",):
+            raise ValueError(f"'stage' must be a Z stage with axes ('z',) (got {stage.axes}).")
+        self.params = params
+        self.camera = camera
+        self.stage = stage
+
+    def run(self, context: RunContext) -> Mapping[str, Any]:
+        p = self.params
+        start_um = self.stage.position_um()[0]
+        planes_um = start_um + np.linspace(-p.half_range_um, p.half_range_um, p.n_steps)
+        low, high = self.stage.limits_um[0]
+        if planes_um[0] < low or planes_um[-1] > high:
+            raise ValueError(
+                f"the stack {planes_um[0]:.3f}..{planes_um[-1]:.3f} um leaves the stage limits [{low}, {high}] um; "
+                "reduce half_range_um or move the stage."
+            )
+        planes = []
+        try:
+            with context.progress("z-stack", p.n_steps) as progress, context.timed("acquire"):
+                for z_um in planes_um:
+                    self.stage.move_to_um((float(z_um),))
+                    frames = [self.camera.snap().astype(np.float64) for _ in range(p.frames_per_step)]
+                    planes.append(np.mean(frames, axis=0))
+                    progress.advance()
+        finally:
+            self.stage.move_to_um((start_um,))
+        stack = np.stack(planes)
+        dtype = np.uint16 if p.frames_per_step == 1 else np.float32
+        with atomic_path(context.product_path(p.filename)) as tmp:
+            tifffile.imwrite(tmp, stack.astype(dtype), metadata={"axes": "ZYX"},
+                             resolution=(1 / self.camera.pixel_size_um, 1 / self.camera.pixel_size_um))
+        table = io.StringIO()
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(["z_um", "mean_counts", "max_counts"])
+        for z_um, plane in zip(planes_um, stack, strict=True):
+            writer.writerow([f"{z_um:.6f}", f"{plane.mean():.3f}", f"{plane.max():.3f}"])
+        csv_name = p.filename.rsplit(".", 1)[0] + ".csv"
+        write_text_atomic(context.product_path(csv_name), table.getvalue())
+        brightest = int(np.argmax(stack.reshape(len(stack), -1).max(axis=1)))
+        summary = (f"z-stack: {p.n_steps} planes over {planes_um[0]:.3f}..{planes_um[-1]:.3f} um; "
+                   f"brightest plane at z = {planes_um[brightest]:.3f} um")
+        return {
+            "summary": summary,
+            "n_planes": p.n_steps,
+            "z_start_um": float(planes_um[0]),
+            "z_stop_um": float(planes_um[-1]),
+            "brightest_plane_z_um": float(planes_um[brightest]),
+            "returned_to_um": self.stage.position_um()[0],
+        }
