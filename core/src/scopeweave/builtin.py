@@ -11,7 +11,7 @@ import tifffile
 
 from scopeweave.atomic import atomic_path
 from scopeweave.hookspecs import hookimpl
-from scopeweave.kinds import Camera
+from scopeweave.kinds import Camera, FrameMetric
 from scopeweave.runs import RunContext
 from scopeweave.specs import Role, WorkflowSpec
 
@@ -38,24 +38,32 @@ class AcquireParams:
 
 
 class Acquire:
-    """Record ``n_frames`` frames from a camera into one TIFF."""
+    """Record ``n_frames`` frames from a camera into one TIFF, optionally scoring each frame."""
 
-    def __init__(self, params: AcquireParams, camera: Camera) -> None:
+    def __init__(self, params: AcquireParams, camera: Camera, metric: FrameMetric | None = None) -> None:
         self.params = params
         self.camera = camera
+        self.metric = metric
 
     def run(self, context: RunContext) -> Mapping[str, Any]:
         shape = self.camera.roi.shape_px
         path = context.product_path(self.params.filename)
-        means = []
+        means: list[float] = []
+        scores: list[float] = []
         with context.progress("acquire", self.params.n_frames) as progress, atomic_path(path) as tmp:
             with tifffile.TiffWriter(tmp) as writer:
                 for frame in self.camera.acquire_sequence(self.params.n_frames):
                     writer.write(frame, contiguous=True)
                     means.append(float(np.mean(frame)))
+                    if self.metric is not None:
+                        scores.append(float(self.metric(frame)))
                     progress.advance()
         context.events.emit("acquired", n_frames=len(means), file=self.params.filename)
-        return {"n_frames": len(means), "frame_shape_px": list(shape), "mean_counts": means}
+        results: dict[str, Any] = {"n_frames": len(means), "frame_shape_px": list(shape), "mean_counts": means}
+        if self.metric is not None:
+            results["metric_scores"] = scores
+            results["metric_higher_is_sharper"] = bool(self.metric.higher_is_sharper)
+        return results
 
 
 @hookimpl
@@ -63,9 +71,12 @@ def scopeweave_workflows() -> Iterable[WorkflowSpec]:
     return [
         WorkflowSpec(
             name="acquire",
-            summary="Record frames from a camera into a multi-page TIFF.",
+            summary="Record frames from a camera into a multi-page TIFF; optionally score each with a FrameMetric.",
             params_type=AcquireParams,
-            factory=lambda params, uses: Acquire(params, uses["camera"]),
-            uses={"camera": Role(kind="camera", summary="the camera to record from")},
+            factory=lambda params, uses: Acquire(params, uses["camera"], uses.get("metric")),
+            uses={
+                "camera": Role(kind="camera", summary="the camera to record from"),
+                "metric": Role(kind="frame_metric", required=False, summary="scores each frame"),
+            },
         )
     ]

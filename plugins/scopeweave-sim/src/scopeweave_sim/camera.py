@@ -3,123 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
-from scopeweave_psf import ZhuangAxis, render_gaussian
+from scopeweave_psf import render_gaussian
 
 from scopeweave.kinds import Camera, Roi, Stage
-from scopeweave_sim.drift import DriftTerm, FocusDrift
+from scopeweave_sim.drift import FocusDrift
+from scopeweave_sim.params import SimCameraParams
 
-__all__ = ["FrameFault", "SimAstigmaticCamera", "SimCameraParams"]
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"'{attribute.name}' must be > 0 (got {value!r}).")
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"'{attribute.name}' must be >= 0 (got {value!r}).")
-
-
-def _sensor_shape(instance: object, attribute: attrs.Attribute[Any], value: tuple[int, int]) -> None:
-    if min(value) < 4:
-        raise ValueError(f"'{attribute.name}' must be at least 4 x 4 px (got {value!r}).")
-
-
-def _bit_depth(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-    if not 8 <= value <= 16:
-        raise ValueError(f"'{attribute.name}' must be between 8 and 16 (got {value!r}).")
-
-
-@attrs.frozen(kw_only=True)
-class FrameFault:
-    """Frames ``start_frame .. start_frame + n_frames - 1`` (0-based) come out wrong.
-
-    Attributes
-    ----------
-    kind
-        ``blank`` (all zero counts), ``saturated`` (every pixel at full scale)
-        or ``dark`` (the beads vanish; background and noise remain).
-    """
-
-    kind: Literal["blank", "saturated", "dark"]
-    start_frame: int = attrs.field(validator=_non_negative)
-    n_frames: int = attrs.field(default=1, validator=_positive)
-
-
-@attrs.frozen(kw_only=True)
-class SimCameraParams:
-    """Parameters of ``sim-astigmatic``.
-
-    Attributes
-    ----------
-    exposure_ms
-        Exposure time; with ``realtime = false`` the simulated clock advances
-        by ``exposure_ms + readout_ms`` per frame.
-    sensor_shape_px
-        ``(height, width)`` of the sensor.
-    pixel_size_um
-        Pixel size in the sample plane.
-    bit_depth
-        Digitiser depth; counts saturate at ``2**bit_depth - 1``.
-    photons
-        Photons collected from each bead per frame.
-    background_photons
-        Background photons per pixel per frame.
-    read_noise_e
-        Gaussian read noise (electrons RMS).
-    offset_adu
-        Camera baseline in counts.
-    gain_adu_per_e
-        Counts per photo-electron.
-    psf_x, psf_y
-        Zhuang width model of each axis (widths in pixels, z in um, z = 0 at focus).
-    theta_rad
-        Rotation of the astigmatic axes relative to the sensor.
-    focus_z_um
-        Z-stage position at which the beads are at z = 0 of the width model.
-    beads_xy_um
-        Bead positions in the sample plane (um, relative to the sensor's top-left
-        corner when the XY stage is at 0, 0); empty puts one bead at the centre.
-    focus_drift
-        Terms of the focus drift (ramp, sine, steps, random_walk), added up.
-    lateral_drift_um_per_min
-        Constant lateral drift of the sample, ``(x, y)``.
-    frame_faults
-        Frames that come out blank, saturated or dark.
-    seed
-        Seed of the noise; equal seeds give equal movies.
-    realtime
-        Sleep for the exposure and use the wall clock (hardware-like timing).
-    readout_ms
-        Extra simulated time per frame.
-    """
-
-    exposure_ms: float = attrs.field(default=10.0, validator=_positive)
-    sensor_shape_px: tuple[int, int] = attrs.field(default=(64, 64), validator=_sensor_shape)
-    pixel_size_um: float = attrs.field(default=0.1, validator=_positive)
-    bit_depth: int = attrs.field(default=16, validator=_bit_depth)
-    photons: float = attrs.field(default=20000.0, validator=_non_negative)
-    background_photons: float = attrs.field(default=10.0, validator=_non_negative)
-    read_noise_e: float = attrs.field(default=1.5, validator=_non_negative)
-    offset_adu: float = attrs.field(default=100.0, validator=_non_negative)
-    gain_adu_per_e: float = attrs.field(default=1.0, validator=_positive)
-    psf_x: ZhuangAxis = ZhuangAxis(w0_px=1.5, c_um=0.2, d_um=0.4, a=0.05, b=0.02)
-    psf_y: ZhuangAxis = ZhuangAxis(w0_px=1.5, c_um=-0.2, d_um=0.4, a=-0.05, b=0.02)
-    theta_rad: float = 0.0
-    focus_z_um: float = 100.0
-    beads_xy_um: tuple[tuple[float, float], ...] = ()
-    focus_drift: tuple[DriftTerm, ...] = ()
-    lateral_drift_um_per_min: tuple[float, float] = (0.0, 0.0)
-    frame_faults: tuple[FrameFault, ...] = ()
-    seed: int = 0
-    realtime: bool = False
-    readout_ms: float = attrs.field(default=0.0, validator=_non_negative)
+__all__ = ["SimAstigmaticCamera", "render_noise_free"]
 
 
 class SimAstigmaticCamera(Camera):

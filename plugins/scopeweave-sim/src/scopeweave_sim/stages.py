@@ -2,67 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
-from typing import Any
 
-import attrs
 import numpy as np
 
 from scopeweave.errors import ComponentError
 from scopeweave.kinds import Stage
+from scopeweave_sim.params import SimXYParams, SimZParams
 
-__all__ = ["SimXYParams", "SimXYStage", "SimZParams", "SimZStage"]
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"'{attribute.name}' must be >= 0 (got {value!r}).")
-
-
-def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValueError(f"'{attribute.name}' must be >= 1 when given (got {value!r}).")
-
-
-def _limits(instance: object, attribute: attrs.Attribute[Any], value: tuple[float, float]) -> None:
-    low, high = value
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"'{attribute.name}' must be finite with low < high (got {value!r}).")
-
-
-@attrs.frozen(kw_only=True)
-class SimZParams:
-    """Parameters of ``sim-z``.
-
-    Attributes
-    ----------
-    limits_um
-        ``(low, high)`` travel range.
-    start_um
-        Position after initialisation.
-    settle_ms
-        Real time each move waits before it returns.
-    step_um
-        Position quantisation (0: continuous).
-    fail_after_moves
-        The move after this many raises a stage fault.
-    stuck_after_moves
-        After this many moves the stage silently stops moving.
-    """
-
-    limits_um: tuple[float, float] = attrs.field(default=(0.0, 200.0), validator=_limits)
-    start_um: float = 100.0
-    settle_ms: float = attrs.field(default=0.0, validator=_non_negative)
-    step_um: float = attrs.field(default=0.0, validator=_non_negative)
-    fail_after_moves: int | None = attrs.field(default=None, validator=_optional_positive_int)
-    stuck_after_moves: int | None = attrs.field(default=None, validator=_optional_positive_int)
-
-    def __attrs_post_init__(self) -> None:
-        low, high = self.limits_um
-        if not low <= self.start_um <= high:
-            raise ValueError(f"'start_um' must lie inside limits_um {self.limits_um} (got {self.start_um}).")
+__all__ = ["SimXYStage", "SimZStage"]
 
 
 class SimZStage(Stage):
@@ -92,49 +41,6 @@ class SimZStage(Stage):
         self._z_um = float(target)
         if p.settle_ms > 0:
             time.sleep(p.settle_ms / 1000.0)
-
-
-@attrs.frozen(kw_only=True)
-class SimXYParams:
-    """Parameters of ``sim-xy``: a stage that reports where it was told to go.
-
-    The stage's true position differs from the commanded one by systematic
-    errors (for the stage-correction tests): ``true = M @ commanded +
-    backlash + per-move noise + thermal drift``, with ``M = [[scale_x, skew],
-    [0, scale_y]]``.
-
-    Attributes
-    ----------
-    limits_um
-        ``((x_low, x_high), (y_low, y_high))``.
-    start_um
-        Position after initialisation.
-    scale_x, scale_y
-        Per-axis scale errors (1 = none).
-    skew
-        Shear of x with y (``true_x += skew * commanded_y``).
-    backlash_um
-        ``(x, y)`` lost motion after a direction reversal on that axis.
-    move_noise_um
-        RMS of a fresh random error after each move (repeatability).
-    thermal_drift_um_per_min
-        ``(x, y)`` drift rate over the stage's simulated time.
-    move_time_s
-        Simulated time each move takes (drives the thermal drift).
-    seed
-        Seed of the move noise.
-    """
-
-    limits_um: tuple[tuple[float, float], tuple[float, float]] = ((-50000.0, 50000.0), (-50000.0, 50000.0))
-    start_um: tuple[float, float] = (0.0, 0.0)
-    scale_x: float = 1.0
-    scale_y: float = 1.0
-    skew: float = 0.0
-    backlash_um: tuple[float, float] = (0.0, 0.0)
-    move_noise_um: float = attrs.field(default=0.0, validator=_non_negative)
-    thermal_drift_um_per_min: tuple[float, float] = (0.0, 0.0)
-    move_time_s: float = attrs.field(default=1.0, validator=_non_negative)
-    seed: int = 0
 
 
 class SimXYStage(Stage):

@@ -7,50 +7,15 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 import numpy as np
 import tifffile
 
 from scopeweave.atomic import atomic_path, write_text_atomic
 from scopeweave.kinds import Camera, Stage
 from scopeweave.runs import RunContext
+from scopeweave_sim.params import ZStackParams
 
-__all__ = ["ZStack", "ZStackParams"]
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"'{attribute.name}' must be > 0 (got {value!r}).")
-
-
-def _at_least(minimum: int) -> Any:
-    def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
-        if value < minimum:
-            raise ValueError(f"'{attribute.name}' must be >= {minimum} (got {value!r}).")
-
-    return check
-
-
-@attrs.frozen(kw_only=True)
-class ZStackParams:
-    """Parameters of ``sim-zstack``.
-
-    Attributes
-    ----------
-    half_range_um
-        The stack spans the current Z +- this.
-    n_steps
-        Number of planes.
-    frames_per_step
-        Frames averaged per plane.
-    filename
-        TIFF written into the run directory (axes ZYX).
-    """
-
-    half_range_um: float = attrs.field(default=1.0, validator=_positive)
-    n_steps: int = attrs.field(default=21, validator=_at_least(2))
-    frames_per_step: int = attrs.field(default=1, validator=_at_least(1))
-    filename: str = "zstack.tif"
+__all__ = ["ZStack"]
 
 
 class ZStack:

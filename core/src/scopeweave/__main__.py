@@ -1,0 +1,5 @@
+"""``python -m scopeweave``: the same as the ``scopeweave`` command."""
+
+from scopeweave.cli import main
+
+main()
