@@ -34,7 +34,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy core/src $(foreach d,$(wildcard plugins/scopeweave-*),$(d)/src)
+	cd /tmp && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml $(foreach p,$(notdir $(wildcard core/src/* plugins/*/src/* examples/plugins/*/src/*)),-p $(p))
 
 clean:
 	rm -rf $(VENV) runs .numba_cache

@@ -29,7 +29,8 @@ def test_successful_run_writes_everything(recording_plugin, scopeweave_registry,
     outcome = run_session(plan, scopeweave_registry, output_root=tmp_path)
     assert outcome.status == "ok"
     run_dir = outcome.run_dir
-    assert run_dir.parent == tmp_path and run_dir.name.startswith("rec-")
+    assert run_dir.parent == tmp_path
+    assert run_dir.name.startswith("rec-")
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "ok"
     assert report["results"] == {"final_um": 6.5}
@@ -40,7 +41,8 @@ def test_successful_run_writes_everything(recording_plugin, scopeweave_registry,
     assert set(report["timings_s"]) >= {"build_s", "run_s", "shutdown_s", "total_s"}
     assert report["scopeweave_version"]
     events = [json.loads(line)["event"] for line in (run_dir / "events.jsonl").read_text().splitlines()]
-    assert events[0] == "run_start" and events[-1] == "run_end"
+    assert events[0] == "run_start"
+    assert events[-1] == "run_end"
     assert "steps_begin" in events
     resolved = load_session(run_dir / "session.toml", scopeweave_registry)
     assert resolved.data == plan.data
@@ -131,7 +133,7 @@ def test_signal_during_a_run_from_the_cli(recording_plugin, tmp_path: Path, sig:
             break
         time.sleep(0.05)
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
+    _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stderr

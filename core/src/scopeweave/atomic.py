@@ -46,7 +46,7 @@ def atomic_write(
 def atomic_write(
     path: str | os.PathLike[str], mode: Literal["wb"], *, encoding: str = "utf-8"
 ) -> contextlib.AbstractContextManager[IO[bytes]]: ...
-@contextlib.contextmanager  # type: ignore[misc]
+@contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "w", *, encoding: str = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file for writing; it replaces ``path`` when the block ends cleanly."""
     if mode not in ("w", "wb"):

@@ -50,14 +50,17 @@ class Acquire:
         path = context.product_path(self.params.filename)
         means: list[float] = []
         scores: list[float] = []
-        with context.progress("acquire", self.params.n_frames) as progress, atomic_path(path) as tmp:
-            with tifffile.TiffWriter(tmp) as writer:
-                for frame in self.camera.acquire_sequence(self.params.n_frames):
-                    writer.write(frame, contiguous=True)
-                    means.append(float(np.mean(frame)))
-                    if self.metric is not None:
-                        scores.append(float(self.metric(frame)))
-                    progress.advance()
+        with (
+            context.progress("acquire", self.params.n_frames) as progress,
+            atomic_path(path) as tmp,
+            tifffile.TiffWriter(tmp) as writer,
+        ):
+            for frame in self.camera.acquire_sequence(self.params.n_frames):
+                writer.write(frame, contiguous=True)
+                means.append(float(np.mean(frame)))
+                if self.metric is not None:
+                    scores.append(float(self.metric(frame)))
+                progress.advance()
         context.events.emit("acquired", n_frames=len(means), file=self.params.filename)
         results: dict[str, Any] = {"n_frames": len(means), "frame_shape_px": list(shape), "mean_counts": means}
         if self.metric is not None:

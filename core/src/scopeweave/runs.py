@@ -114,7 +114,7 @@ class Progress:
         fraction = self.done / self.total if self.total else 1.0
         if self._tty:
             width = 30
-            filled = int(round(width * min(fraction, 1.0)))
+            filled = round(width * min(fraction, 1.0))
             self._stream.write(
                 f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
             )

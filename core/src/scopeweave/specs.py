@@ -59,7 +59,7 @@ def _check_name(instance: object, attribute: attrs.Attribute[str], value: str) -
         )
 
 
-def _check_params_type(instance: object, attribute: attrs.Attribute[type], value: type) -> None:
+def _check_params_type(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not (isinstance(value, type) and attrs.has(value)):
         raise TypeError(f"'{attribute.name}' must be an attrs class (got {value!r}).")
     if value.__setattr__ is object.__setattr__:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -91,7 +91,8 @@ def _structure_value(value: Any, tp: Any, path: str) -> tuple[Any, list[Problem]
     try:
         return CONVERTER.structure(value, tp), []
     except (ClassValidationError, IterableValidationError) as exc:
-        return None, [Problem(*m.rsplit(" @ ", 1)[::-1]) for m in cattrs.transform_error(exc, path=path, format_exception=_format)]
+        messages = cattrs.transform_error(exc, path=path, format_exception=_format)
+        return None, [Problem(*message.rsplit(" @ ", 1)[::-1]) for message in messages]
     except (TypeError, ValueError) as exc:
         return None, [Problem(path, _format(exc, tp))]
     except Exception as exc:  # noqa: BLE001 - cattrs raises several kinds for unions and literals
@@ -106,8 +107,8 @@ def structure_table(data: Any, cls: type[T], path: str) -> tuple[T | None, list[
     """
     if not isinstance(data, Mapping):
         return None, [Problem(path, f"expected a table, got {data!r} ({type(data).__name__})")]
-    attrs.resolve_types(cls)
-    fields = {f.alias or f.name: f for f in attrs.fields(cls) if f.init}
+    attrs.resolve_types(cast(Any, cls))
+    fields = {f.alias or f.name: f for f in attrs.fields(cast(Any, cls)) if f.init}
     problems: list[Problem] = []
     for key in data:
         if key not in fields:

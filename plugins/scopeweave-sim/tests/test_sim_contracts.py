@@ -1,7 +1,7 @@
 import pytest
+from scopeweave_sim import SimAstigmaticCamera, SimCameraParams, SimXYParams, SimXYStage, SimZParams, SimZStage
 
 from scopeweave.testing import CameraContract, RegistrationContract, StageContract
-from scopeweave_sim import SimAstigmaticCamera, SimCameraParams, SimXYParams, SimXYStage, SimZParams, SimZStage
 
 
 class TestSimCamera(CameraContract):

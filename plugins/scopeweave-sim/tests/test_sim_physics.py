@@ -2,10 +2,20 @@
 
 import numpy as np
 import pytest
+from scopeweave_psf import ZhuangAxis, render_gaussian, zhuang_width
+from scopeweave_sim import (
+    DriftTerm,
+    FocusDrift,
+    FrameFault,
+    SimAstigmaticCamera,
+    SimCameraParams,
+    SimXYParams,
+    SimXYStage,
+    SimZParams,
+    SimZStage,
+)
 
 from scopeweave.errors import ComponentError
-from scopeweave_psf import ZhuangAxis, render_gaussian, zhuang_width
-from scopeweave_sim import DriftTerm, FocusDrift, FrameFault, SimAstigmaticCamera, SimCameraParams, SimXYParams, SimXYStage, SimZParams, SimZStage
 
 
 def _moments(image: np.ndarray) -> tuple[float, float, float, float]:
@@ -179,7 +189,8 @@ def test_move_noise_is_seeded() -> None:
     assert positions(1) == positions(1)
     assert positions(1) != positions(2)
     errors = np.array(positions(1)) - np.array([[10.0, 0.0], [20.0, 0.0], [30.0, 0.0]])
-    assert np.all(np.abs(errors) < 3.0) and np.any(errors != 0)
+    assert np.all(np.abs(errors) < 3.0)
+    assert np.any(errors != 0)
 
 
 def test_z_stage_fault_injection() -> None:

@@ -24,7 +24,8 @@ def test_zstack_records_planes_and_returns_to_start(scopeweave_registry, tmp_pat
     plan = plan_session(_session(half_range_um=1.0, n_steps=11), scopeweave_registry)
     outcome = run_session(plan, scopeweave_registry, output_root=tmp_path)
     stack = tifffile.imread(outcome.run_dir / "zstack.tif")
-    assert stack.shape == (11, 32, 32) and stack.dtype == np.uint16
+    assert stack.shape == (11, 32, 32)
+    assert stack.dtype == np.uint16
     rows = (outcome.run_dir / "zstack.csv").read_text().splitlines()
     assert rows[0] == "z_um,mean_counts,max_counts"
     assert [float(r.split(",")[0]) for r in rows[1:]] == pytest.approx(np.linspace(99.3, 101.3, 11))

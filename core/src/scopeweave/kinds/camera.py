@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import numpy as np
@@ -111,7 +112,7 @@ class Camera(Component):
         self._roi = roi
 
     # --- acquisition --------------------------------------------------------
-    def snap(self) -> NDArray[np.generic]:
+    def snap(self) -> NDArray[Any]:
         """Expose once and return the frame, shape :attr:`Roi.shape_px`."""
         self._require_initialized()
         frame = np.asarray(self._do_snap())
@@ -122,7 +123,7 @@ class Camera(Component):
             )
         return frame
 
-    def acquire_sequence(self, n_frames: int) -> Iterator[NDArray[np.generic]]:
+    def acquire_sequence(self, n_frames: int) -> Iterator[NDArray[Any]]:
         """Yield ``n_frames`` frames; backends with a hardware sequence mode override it."""
         if n_frames < 0:
             raise ValueError(f"'n_frames' must be >= 0 (got {n_frames}).")
@@ -134,7 +135,7 @@ class Camera(Component):
         self._apply_roi(self._roi)
 
     @abc.abstractmethod
-    def _do_snap(self) -> NDArray[np.generic]:
+    def _do_snap(self) -> NDArray[Any]:
         """Acquire one frame with the current settings."""
 
     @abc.abstractmethod

@@ -111,7 +111,7 @@ def plan_session(
     path: Path | None = None,
 ) -> SessionPlan:
     """Validate a parsed session (a dict as read from TOML)."""
-    data = copy.deepcopy(dict(data))
+    data = dict(copy.deepcopy(dict(data)))
     problems: list[Problem] = []
     if overrides:
         data, override_problems = apply_overrides(data, overrides, registry)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from scopeweave_example_metric import GradientEnergy, GradientEnergyParams
 
 from scopeweave.testing import FrameMetricContract, RegistrationContract
-from scopeweave_example_metric import GradientEnergy, GradientEnergyParams
 
 
 class TestGradientEnergyContract(FrameMetricContract):

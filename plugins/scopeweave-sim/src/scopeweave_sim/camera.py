@@ -136,7 +136,9 @@ class SimAstigmaticCamera(Camera):
         return (np.asarray(frame, dtype=float) - self.params.offset_adu) / self.params.gain_adu_per_e
 
 
-def render_noise_free(params: SimCameraParams, *, z_um: float, x_px: float, y_px: float, shape_px: tuple[int, int]) -> NDArray[np.float64]:
+def render_noise_free(
+    params: SimCameraParams, *, z_um: float, x_px: float, y_px: float, shape_px: tuple[int, int]
+) -> NDArray[np.float64]:
     """Expected photons of one bead at defocus ``z_um`` (test and benchmark helper)."""
     sigma_x, sigma_y = float(params.psf_x.width_px(z_um)), float(params.psf_y.width_px(z_um))
     image = render_gaussian(shape_px, x_px=x_px, y_px=y_px, sigma_x_px=sigma_x, sigma_y_px=sigma_y,

@@ -71,7 +71,7 @@ class CameraContract:
         assert started.snap().shape == started.sensor_shape_px
 
     def test_roi_outside_sensor_is_refused(self, started: Camera) -> None:
-        height, width = started.sensor_shape_px
+        _height, width = started.sensor_shape_px
         before = started.roi
         with pytest.raises(ValueError, match="roi"):
             started.set_roi(Roi(x_px=width - 1, y_px=0, width_px=2, height_px=1))

@@ -33,7 +33,7 @@ class RegistrationContract:
     def test_registers_in_a_fresh_strict_registry(self, module: ModuleType) -> None:
         registry = Registry(strict=True, blocked=())
         registry.register(module, name="under-test")
-        provided = [info for info in registry.plugins() if info.name == "under-test"][0]
+        provided = next(info for info in registry.plugins() if info.name == "under-test")
         assert provided.status == "active"
         assert provided.provides, "the plugin registers no component"
 
@@ -47,7 +47,7 @@ class RegistrationContract:
                 assert spec.summary, f"{kind} {spec.name!r} has no summary"
 
     def test_params_are_frozen_keyword_only_with_defaults_or_documented(self, module: ModuleType) -> None:
-        for kind, hook in HOOK_OF_KIND.items():
+        for _kind, hook in HOOK_OF_KIND.items():
             function = getattr(module, hook, None)
             for spec in function() if function else ():
                 for field in attrs.fields(spec.params_type):
