@@ -21,6 +21,8 @@ from scopeweave.testing.contracts import (
     RegistrationContract,
     StageContract,
 )
+from scopeweave.testing.contracts.diffraction_mapper import DiffractionMapperContract as DiffractionMapperContract
+from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
 from scopeweave.testing.fixtures import isolated_registry
 
 __all__ = [

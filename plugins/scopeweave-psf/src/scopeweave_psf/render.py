@@ -62,8 +62,8 @@ def render_gaussian(
     if sigma_x_px <= 0 or sigma_y_px <= 0:
         raise ValueError(f"sigmas must be > 0 (got {sigma_x_px}, {sigma_y_px}).")
     if theta_rad == 0.0:
-        px = _integrated_1d(np.arange(width + 1) - 0.5, x_px, sigma_x_px)
-        py = _integrated_1d(np.arange(height + 1) - 0.5, y_px, sigma_y_px)
+        px = _integrated_1d(np.arange(width + 1, dtype=np.float64) - 0.5, x_px, sigma_x_px)
+        py = _integrated_1d(np.arange(height + 1, dtype=np.float64) - 0.5, y_px, sigma_y_px)
         return photons * np.outer(py, px)
     # Sub-pixel centres, each sub-pixel integrated exactly in the rotated frame
     # by approximating it with an axis-aligned square of the same area.

@@ -14,19 +14,9 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scopeweave.kinds.localizer import LOCALIZATION_COLUMNS
+
 __all__ = ["LOCALIZATION_COLUMNS", "LocalizationTable", "nm_to_px", "px_to_nm"]
-
-#: Columns of ``localizations.csv``, in order.
-LOCALIZATION_COLUMNS: tuple[str, ...] = (
-    "frame",
-    "x_nm",
-    "y_nm",
-    "photons",
-    "background",
-    "sigma_nm",
-    "uncertainty_nm",
-)
-
 
 def px_to_nm(position_px: ArrayLike, pixel_size_nm: float) -> NDArray[np.float64]:
     """Pixel-centre coordinates (centre of pixel 0 at 0) to table nanometres (corner origin)."""

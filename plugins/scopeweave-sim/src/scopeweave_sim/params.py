@@ -132,6 +132,11 @@ def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], va
         raise ValueError(f"'{attribute.name}' must be >= 1 when given (got {value!r}).")
 
 
+def _directions(instance: object, attribute: attrs.Attribute[Any], value: tuple[int, int]) -> None:
+    if len(value) != 2 or any(v not in (-1, 0, 1) for v in value):
+        raise ValueError(f"'{attribute.name}' must hold -1, 0 or 1 per axis (got {value!r}).")
+
+
 def _limits(instance: object, attribute: attrs.Attribute[Any], value: tuple[float, float]) -> None:
     low, high = value
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -177,8 +182,8 @@ class SimXYParams:
 
     The stage's true position differs from the commanded one by systematic
     errors (for the stage-correction tests): ``true = M @ commanded +
-    backlash + per-move noise + thermal drift``, with ``M = [[scale_x, skew],
-    [0, scale_y]]``.
+    backlash + first-move error + per-move noise + thermal drift``, with
+    ``M = [[scale_x, skew], [0, scale_y]]``.
 
     Attributes
     ----------
@@ -192,6 +197,17 @@ class SimXYParams:
         Shear of x with y (``true_x += skew * commanded_y``).
     backlash_um
         ``(x, y)`` lost motion after a direction reversal on that axis.
+    cross_backlash_um
+        ``(x, y)``: a reversal on X also shifts Y by the first value (gantry
+        twist), a reversal on Y shifts X by the second, so a position depends
+        on the direction the other axis last moved in.
+    start_direction
+        Direction (-1, 0 or 1 per axis) each axis last moved in before
+        initialisation (0: unknown, no backlash on the first move).
+    first_move_error_um
+        ``(x, y)`` extra travel, along the move, of the first move on each
+        axis (stiction break, lead-screw wind-up); the next move on that
+        axis releases it.
     move_noise_um
         RMS of a fresh random error after each move (repeatability).
     thermal_drift_um_per_min
@@ -208,6 +224,9 @@ class SimXYParams:
     scale_y: float = 1.0
     skew: float = 0.0
     backlash_um: tuple[float, float] = (0.0, 0.0)
+    cross_backlash_um: tuple[float, float] = (0.0, 0.0)
+    start_direction: tuple[int, int] = attrs.field(default=(0, 0), validator=_directions)
+    first_move_error_um: tuple[float, float] = (0.0, 0.0)
     move_noise_um: float = attrs.field(default=0.0, validator=_non_negative)
     thermal_drift_um_per_min: tuple[float, float] = (0.0, 0.0)
     move_time_s: float = attrs.field(default=1.0, validator=_non_negative)

@@ -53,7 +53,9 @@ class SimXYStage(Stage):
         self._commanded = np.asarray(params.start_um, dtype=float)
         self._backlash = np.zeros(2)
         self._noise = np.zeros(2)
-        self._last_direction = np.zeros(2)
+        self._last_direction = np.asarray(params.start_direction, dtype=float)
+        self._first_move = np.zeros(2)
+        self._moved = np.zeros(2, dtype=bool)
         self._time_s = 0.0
         self._rng = np.random.default_rng(params.seed)
         self.n_moves = 0
@@ -66,7 +68,7 @@ class SimXYStage(Stage):
         p = self.params
         matrix = np.array([[p.scale_x, p.skew], [0.0, p.scale_y]])
         thermal = np.asarray(p.thermal_drift_um_per_min) * self._time_s / 60.0
-        true = matrix @ self._commanded + self._backlash + self._noise + thermal
+        true = matrix @ self._commanded + self._backlash + self._first_move + self._noise + thermal
         return (float(true[0]), float(true[1]))
 
     def _do_move_to_um(self, position_um: tuple[float, ...]) -> None:
@@ -78,7 +80,10 @@ class SimXYStage(Stage):
             if self._last_direction[axis] != 0 and direction[axis] != self._last_direction[axis]:
                 # The stage travels less by the lost motion: it lags behind the command.
                 self._backlash[axis] -= direction[axis] * self.params.backlash_um[axis]
+                self._backlash[1 - axis] -= direction[axis] * self.params.cross_backlash_um[axis]
             self._last_direction[axis] = direction[axis]
+            self._first_move[axis] = 0.0 if self._moved[axis] else direction[axis] * self.params.first_move_error_um[axis]
+            self._moved[axis] = True
         self._commanded = target
         if self.params.move_noise_um > 0:
             self._noise = self._rng.normal(0.0, self.params.move_noise_um, size=2)

@@ -5,7 +5,9 @@ contract then runs against the plugin's component.
 """
 
 from scopeweave.testing.contracts.camera import CameraContract
+from scopeweave.testing.contracts.diffraction_mapper import DiffractionMapperContract as DiffractionMapperContract
 from scopeweave.testing.contracts.frame_metric import FrameMetricContract
+from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
 from scopeweave.testing.contracts.registration import RegistrationContract
 from scopeweave.testing.contracts.stage import StageContract
 

@@ -22,6 +22,7 @@ Safety properties (each tested with hypothesis):
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections import deque
 from typing import Any
@@ -374,14 +375,14 @@ class FocusLockController:
         if len(self._runaway) < s.runaway_readings:
             return False
         values = list(self._runaway)
-        growing = all(b > a for a, b in zip(values, values[1:], strict=False))
+        growing = all(b > a for a, b in itertools.pairwise(values))
         return growing and values[-1] > s.runaway_growth * max(values[0], deadband)
 
     def _start_recovery(self) -> None:
         s = self.settings
         assert self.last_good_z_um is not None
         low, high = self.window_um
-        n = int(math.floor(s.recovery_range_um / s.recovery_step_um + 1e-9))
+        n = math.floor(s.recovery_range_um / s.recovery_step_um + 1e-9)
         offsets = [0.0]
         for k in range(1, n + 1):
             offsets += [k * s.recovery_step_um, -k * s.recovery_step_um]

@@ -76,6 +76,6 @@ class RoiTracker:
             return 0
         step = max(-s.track_max_step_px, min(s.track_max_step_px, s.track_gain * offset_px))
         total = getattr(self, f"_residual_{axis}") + step
-        whole = int(math.trunc(total))
+        whole = math.trunc(total)
         setattr(self, f"_residual_{axis}", total - whole)
         return whole

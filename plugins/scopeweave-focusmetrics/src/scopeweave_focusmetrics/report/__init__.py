@@ -1,0 +1,1 @@
+"""Products of frame QC: the CSV / JSON tables, PNG figures and the HTML report."""

@@ -1,0 +1,1 @@
+"""Workflows of scopeweave-focusmetrics: frame-qc, focus-calibration, sharpness-autofocus."""

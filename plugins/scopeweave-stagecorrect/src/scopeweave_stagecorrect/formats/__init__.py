@@ -1,0 +1,1 @@
+"""File formats: Fiji TileConfiguration, MIST global positions, BigStitcher pairwise results, CZI."""
