@@ -42,3 +42,12 @@ def test_binary_mode_and_bad_mode(tmp_path: Path) -> None:
     assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01"
     with pytest.raises(ValueError, match="mode must be"), atomic_write(tmp_path / "x", "a"):  # type: ignore[call-overload]
         pass
+
+
+def test_products_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    write_text_atomic(tmp_path / "report.json", "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o666 & ~mask

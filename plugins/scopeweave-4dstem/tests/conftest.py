@@ -10,8 +10,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from scopeweave_4dstem.params import SyntheticParams  # noqa: E402
-from scopeweave_4dstem.synthetic import SyntheticTruth, write_hdf5  # noqa: E402
+from scopeweave_4dstem.params import SyntheticParams
+from scopeweave_4dstem.synthetic import SyntheticTruth, write_hdf5
 
 
 def disk_only(**overrides: object) -> SyntheticParams:

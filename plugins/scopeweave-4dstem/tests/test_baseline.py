@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scopeweave_4dstem.baseline import subtract_baseline
 
 from scopeweave.errors import ScopeweaveError
-from scopeweave_4dstem.baseline import subtract_baseline
 
 
 def _plane(shape: tuple[int, int], a: float, b: float, c: float) -> np.ndarray:
@@ -50,6 +50,7 @@ def test_median_rowcol_and_roi() -> None:
     x = rng.normal(0, 1, (10, 12)) - 2.0
     my, mx, info = subtract_baseline(y, x, mode="median")
     assert abs(np.median(my)) < 1e-12
+    assert abs(np.median(mx)) < 1e-12
     assert info["offset_yx_px"] == pytest.approx([np.median(y), np.median(x)])
     ry, _, _ = subtract_baseline(y + np.arange(10)[:, None] * 3.0, x, mode="rowcol")
     ry_ref, _, _ = subtract_baseline(y, x, mode="rowcol")

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from scopeweave_4dstem.calibration import (
     KCalibration,
     electron_wavelength_angstrom,

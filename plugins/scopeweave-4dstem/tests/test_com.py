@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from scopeweave_4dstem.baseline import subtract_baseline
 from scopeweave_4dstem.engine import AnalysisWarning, analyse
 from scopeweave_4dstem.kernel import com_columns, com_from_moments

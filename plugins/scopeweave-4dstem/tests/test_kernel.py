@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_4dstem.kernel import MapKernel, com_columns, filter_weights, matched_filter_scores
 from scopeweave_4dstem.preprocess import Preprocessor, central_keep_mask
 from scopeweave_4dstem.templates import differential_templates

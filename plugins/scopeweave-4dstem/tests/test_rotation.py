@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
-
 from scopeweave_4dstem.baseline import subtract_baseline
 from scopeweave_4dstem.engine import analyse
 from scopeweave_4dstem.params import ComputeParams, DpcParams, PolarSettings, SyntheticParams

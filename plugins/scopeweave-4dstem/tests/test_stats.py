@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from scopeweave_4dstem.stats import GroupMoments, merge_all
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from scopeweave_4dstem.engine import AnalysisWarning, analyse
 from scopeweave_4dstem.geometry import reflect_about
 from scopeweave_4dstem.params import (

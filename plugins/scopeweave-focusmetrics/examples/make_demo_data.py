@@ -13,7 +13,6 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import tifffile
-
 from scopeweave_focusmetrics.synthetic import defocus_stack, reference_image
 
 HERE = Path(__file__).parent / "data"

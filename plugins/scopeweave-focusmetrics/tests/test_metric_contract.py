@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scopeweave_focusmetrics.metrics import CATALOGUE, FocusMetric, build_metric
 
 from scopeweave.testing import FrameMetricContract
-from scopeweave_focusmetrics.metrics import CATALOGUE, FocusMetric, build_metric
 
 #: Metrics whose direction holds on textured scenes but not on a sparse, blob-like one
 #: (slight blur spreads sparse light into the low-frequency DCT terms it measures).

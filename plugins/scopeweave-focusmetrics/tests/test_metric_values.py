@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage
+from scopeweave_focusmetrics.metrics import CATALOGUE, build_metric
 
 from scopeweave.kinds.frame_metric import score_frames
-from scopeweave_focusmetrics.metrics import CATALOGUE, build_metric
 
 
 @pytest.fixture(scope="module")

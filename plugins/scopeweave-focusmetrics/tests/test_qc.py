@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_focusmetrics.correlation import all_vs_all, consecutive, standardise
 from scopeweave_focusmetrics.metrics import build_metric
 from scopeweave_focusmetrics.qc.assess import assess_stack
@@ -98,7 +97,7 @@ def test_floor_motion_rule(stack_and_truth) -> None:
 
 @pytest.mark.parametrize("anchor", ["sharpest", "top-k-mean"])
 def test_anchor_correlation_flags_the_drifted_segment(camera_128: np.ndarray, anchor: str) -> None:
-    stack, truth = defocus_stack(camera_128, n_frames=15, sigma_per_frame_px=0.05, drift_frames=range(9, 13),
+    stack, truth = defocus_stack(camera_128, n_frames=15, sigma_per_frame_px=0.15, drift_frames=range(9, 13),
                                  drift_px=(5.0, -5.0), seed=4)
     qc = _run(stack, focus=FocusRule(rule="none"), motion=MotionRule(rule="none"),
               drift=DriftRule(method="anchor", anchor=anchor, top_k=3))

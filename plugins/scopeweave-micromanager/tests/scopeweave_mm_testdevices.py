@@ -46,6 +46,20 @@ class World:
 WORLDS: dict[str, World] = {}
 
 
+def spot_moments(frame: np.ndarray, background: float, half: int = 9) -> tuple[float, float, float, float]:
+    """Centroid (x, y) and Gaussian widths (x, y) in px of the spot, from moments in a window around the peak."""
+    image = frame.astype(float) - background
+    peak_y, peak_x = np.unravel_index(np.argmax(image), image.shape)
+    y0, x0 = max(peak_y - half, 0), max(peak_x - half, 0)
+    window = image[y0:peak_y + half + 1, x0:peak_x + half + 1]
+    yy, xx = np.indices(window.shape)
+    total = window.sum()
+    cx, cy = (window * xx).sum() / total, (window * yy).sum() / total
+    var_x = (window * (xx - cx) ** 2).sum() / total - 1 / 12  # minus a pixel's own variance
+    var_y = (window * (yy - cy) ** 2).sum() / total - 1 / 12
+    return float(cx + x0), float(cy + y0), float(np.sqrt(var_x)), float(np.sqrt(var_y))
+
+
 def world(name: str) -> World:
     """The world called ``name`` (created on first use)."""
     return WORLDS.setdefault(name, World())
@@ -57,11 +71,11 @@ class _InWorld:
     _world_name = "default"
 
     @pymm_property
-    def World(self) -> str:  # noqa: N802 - Micro-Manager property names are capitalised
+    def World(self) -> str:
         return self._world_name
 
     @World.setter
-    def World(self, value: str) -> None:  # noqa: N802
+    def World(self, value: str) -> None:
         self._world_name = str(value)
 
     @property
@@ -134,19 +148,19 @@ class AstigmaticCamera(_InWorld, SimpleCameraDevice):
         self._rng = np.random.default_rng(0)
 
     @pymm_property
-    def FocusZ(self) -> float:  # noqa: N802
+    def FocusZ(self) -> float:
         return self._focus_z_um
 
     @FocusZ.setter
-    def FocusZ(self, value: float) -> None:  # noqa: N802
+    def FocusZ(self, value: float) -> None:
         self._focus_z_um = float(value)
 
     @pymm_property
-    def Noise(self) -> int:  # noqa: N802
+    def Noise(self) -> int:
         return self._noise
 
     @Noise.setter
-    def Noise(self, value: int) -> None:  # noqa: N802
+    def Noise(self, value: int) -> None:
         self._noise = int(value)
 
     def get_exposure(self) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_psf import render_gaussian
 from scopeweave_puncta.camera_model import CameraModel
 
@@ -44,9 +43,10 @@ def isolated_spots():
 @pytest.fixture
 def puncta_registry(monkeypatch: pytest.MonkeyPatch):
     """A strict registry with the built-ins and this plugin only (other plugins may be mid-install)."""
+    from scopeweave_puncta import plugin
+
     from scopeweave.registry import STRICT_ENV, Registry
     from scopeweave.testing import isolated_registry
-    from scopeweave_puncta import plugin
 
     monkeypatch.setenv(STRICT_ENV, "1")
     registry = Registry(strict=True, blocked=())

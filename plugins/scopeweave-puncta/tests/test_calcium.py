@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_puncta.calcium import CalciumParams, analyze_calcium, delta_f_over_f, detect_trace_events
 from scopeweave_puncta.calcium_eval import evaluate_calcium
 from scopeweave_puncta.ground_truth import CalciumEvents
@@ -28,7 +27,7 @@ def test_dff_and_event_detection_on_a_known_trace() -> None:
     trace[70] += 100.0  # ΔF/F0 = 0.5 for 1 frame
     dff, f0 = delta_f_over_f(trace[None], CalciumParams())
     assert f0[0, 0] == pytest.approx(200.0, abs=3.0)
-    rows, onsets, durations, peaks = detect_trace_events(dff, CalciumParams(merge_gap_frames=0))
+    _, onsets, durations, peaks = detect_trace_events(dff, CalciumParams(merge_gap_frames=0))
     assert onsets.tolist() == [30, 70]
     assert durations.tolist() == [3, 1]
     np.testing.assert_allclose(peaks, [1.0, 0.5], atol=0.05)

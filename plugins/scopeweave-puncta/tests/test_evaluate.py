@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from scopeweave_puncta.evaluate import efficiency, evaluate_localizations
 from scopeweave_puncta.ground_truth import GroundTruth
 from scopeweave_puncta.matching import match_points
@@ -55,7 +54,8 @@ def test_metrics_of_a_hand_built_case() -> None:
     frames = result.per_frame
     assert len(frames) == 4
     assert (frames[0].tp, frames[0].fn, frames[1].fp, frames[2].fp, frames[2].fn) == (2, 1, 1, 1, 1)
-    assert math.isnan(frames[3].precision) and math.isnan(frames[3].jaccard)  # empty frame: 0/0
+    assert math.isnan(frames[3].precision)
+    assert math.isnan(frames[3].jaccard)  # empty frame: 0/0
     assert result.per_frame_columns()["tp"].tolist() == [2, 1, 0, 0]
 
 
@@ -68,4 +68,5 @@ def test_empty_tables() -> None:
     assert (empty.tp, empty.fp, empty.fn) == (0, 0, 0)
     assert math.isnan(empty.jaccard)
     nothing_found = evaluate_localizations(LocalizationTable.empty(), _truth([1], [0], [0])).overall
-    assert nothing_found.recall == 0.0 and nothing_found.jaccard == 0.0
+    assert nothing_found.recall == 0.0
+    assert nothing_found.jaccard == 0.0

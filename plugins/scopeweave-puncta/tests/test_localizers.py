@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from scopeweave.testing import LocalizerContract
 from scopeweave_puncta.camera_model import CameraModel
 from scopeweave_puncta.detect import DetectionParams, detect_frame
 from scopeweave_puncta.evaluate import evaluate_localizations
@@ -13,6 +11,8 @@ from scopeweave_puncta.localizers import GaussFitLocalizer, GaussFitParams
 from scopeweave_puncta.sim_params import CalciumSimParams, SimulationParams
 from scopeweave_puncta.simulate import simulate_sample
 from scopeweave_puncta.table import LOCALIZATION_COLUMNS, px_to_nm
+
+from scopeweave.testing import LocalizerContract
 
 PIXEL_NM = 100.0
 SIGMA_PX = 1.3
@@ -42,7 +42,8 @@ def _errors_over_uncertainty(method: str, photons: float, isolated_spots, camera
     truth = GroundTruth(frame=frame, x_nm=px_to_nm(x_px, PIXEL_NM), y_nm=px_to_nm(y_px, PIXEL_NM),
                         photons=np.full(len(frame), photons), id=np.arange(len(frame)))
     result = evaluate_localizations(table, truth, tolerance_nm=300.0)
-    assert result.overall.recall == 1.0 and result.overall.precision == 1.0
+    assert result.overall.recall == 1.0
+    assert result.overall.precision == 1.0
     per_axis_rmse = np.sqrt(0.5 * (result.overall.rmse_x_nm**2 + result.overall.rmse_y_nm**2))
     return per_axis_rmse / float(np.median(table.uncertainty_nm)), per_axis_rmse
 
@@ -63,7 +64,7 @@ def test_emccd_uncertainty_includes_excess_noise(isolated_spots) -> None:
     camera = CameraModel(em_gain=100.0, e_per_adu=20.0, read_noise_e=20.0)
     ratio, rmse = _errors_over_uncertainty("mle", 2000.0, isolated_spots, camera=camera)
     assert 0.85 <= ratio <= 1.15
-    ratio_plain, rmse_plain = _errors_over_uncertainty("mle", 2000.0, isolated_spots)
+    _, rmse_plain = _errors_over_uncertainty("mle", 2000.0, isolated_spots)
     assert rmse > 1.25 * rmse_plain  # the EM register really costs about sqrt(2)
 
 
@@ -99,7 +100,7 @@ def test_detection_threshold_controls_false_positives() -> None:
 
 
 def test_fixed_sigma_mle_and_frame_offsets(isolated_spots) -> None:
-    movie, frame, x_px, _ = isolated_spots(photons=3000.0, background=10.0, sigma_px=SIGMA_PX, n_frames=3,
+    movie, *_ = isolated_spots(photons=3000.0, background=10.0, sigma_px=SIGMA_PX, n_frames=3,
                                            spacing_px=12, grid=3, seed=5, camera=CameraModel(read_noise_e=0.0))
     params = GaussFitParams(fit_sigma=False, chunk_frames=2, camera=CameraModel(read_noise_e=0.0))
     table = GaussFitLocalizer(params, method="mle").localize_table(movie, pixel_size_nm=PIXEL_NM)

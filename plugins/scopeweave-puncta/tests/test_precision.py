@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_psf import render_gaussian
 from scopeweave_puncta.precision import mortensen_lsq_std, mortensen_mle_std
 

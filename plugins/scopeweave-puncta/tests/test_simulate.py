@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import tifffile
-
 from scopeweave_puncta.camera_model import CameraModel
 from scopeweave_puncta.ground_truth import read_calcium_events, read_ground_truth
 from scopeweave_puncta.psf_models import add_spots
@@ -24,11 +23,14 @@ def test_sample_files_and_columns(tmp_path) -> None:
     assert names == ["calcium.tif", "calcium_events.csv", "ground_truth.csv", "metadata.json", "movie.tif"]
     assert (folders[0] / "ground_truth.csv").read_text().splitlines()[0] == "frame,x_nm,y_nm,photons,id"
     movie = tifffile.imread(folders[0] / "movie.tif")
-    assert movie.shape == (6, 32, 40) and movie.dtype == np.uint16
+    assert movie.shape == (6, 32, 40)
+    assert movie.dtype == np.uint16
     meta = json.loads((folders[0] / "metadata.json").read_text())
-    assert meta["pixel_size_nm"] == 100.0 and meta["image_size_px"] == [32, 40]
+    assert meta["pixel_size_nm"] == 100.0
+    assert meta["image_size_px"] == [32, 40]
     truth = read_ground_truth(folders[0] / "ground_truth.csv")
-    assert truth.frame.min() >= 0 and truth.frame.max() < 6
+    assert truth.frame.min() >= 0
+    assert truth.frame.max() < 6
 
 
 def test_seeded_and_distinct_per_sample() -> None:
@@ -117,12 +119,14 @@ def test_calcium_events_sit_at_puncta_or_far_from_them(tmp_path) -> None:
                               calcium=CalciumSimParams(event_rate_hz=2.0, background_rate_hz_per_um2=0.05))
     sample = simulate_sample(params, 0)
     events = sample.calcium_events
-    assert np.any(events.punctum_id >= 0) and np.any(events.punctum_id < 0)
-    assert sample.calcium is not None and sample.calcium.shape == sample.movie.shape
+    assert np.any(events.punctum_id >= 0)
+    assert np.any(events.punctum_id < 0)
+    assert sample.calcium is not None
+    assert sample.calcium.shape == sample.movie.shape
     # ΔF/F0 at an event's centre, right at onset, is its amplitude (baseline 100 ADU, F0 200 photons).
     first = int(np.argmax(events.punctum_id >= 0))
-    x = int(round(nm_to_px(events.x_nm[first], 100.0)))
-    y = int(round(nm_to_px(events.y_nm[first], 100.0)))
+    x = round(float(nm_to_px(events.x_nm[first], 100.0)))
+    y = round(float(nm_to_px(events.y_nm[first], 100.0)))
     assert sample.calcium[events.frame[first], y, x] > 300  # well above F0 + baseline
     folder = tmp_path / "s"
     from scopeweave_puncta.simulate import write_sample

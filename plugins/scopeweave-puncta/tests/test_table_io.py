@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from scopeweave.errors import ScopeweaveError
 from scopeweave_puncta.localization_io import (
     read_localizations,
     read_thunderstorm_csv,
@@ -13,6 +11,8 @@ from scopeweave_puncta.localization_io import (
     write_thunderstorm_csv,
 )
 from scopeweave_puncta.table import LOCALIZATION_COLUMNS, LocalizationTable, nm_to_px, px_to_nm
+
+from scopeweave.errors import ScopeweaveError
 
 
 def _table(n: int = 5, seed: int = 0) -> LocalizationTable:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scopeweave_puncta.ground_truth import GroundTruth
 from scopeweave_puncta.msd import MotionParams, msd_curve, summarize_tracks
+from scopeweave_puncta.table import LocalizationTable
 from scopeweave_puncta.track_eval import evaluate_tracks, track_identities
 from scopeweave_puncta.tracking import TrackingParams, link_tracks
-from scopeweave_puncta.table import LocalizationTable
 
 
 def _diffusing(n: int, frames: int, *, d_um2_s: np.ndarray, dt_s: float, drop: float, seed: int,
@@ -72,7 +71,8 @@ def test_hand_built_gap_is_closed_and_crossing_is_resolved() -> None:
 
 def test_empty_localizations_give_no_tracks() -> None:
     tracks = link_tracks(LocalizationTable.empty(), TrackingParams())
-    assert tracks.n_tracks == 0 and len(tracks) == 0
+    assert tracks.n_tracks == 0
+    assert len(tracks) == 0
 
 
 def test_msd_of_a_known_walk() -> None:

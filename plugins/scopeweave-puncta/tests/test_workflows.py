@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scopeweave_puncta.localization_io import read_localizations, write_thunderstorm_csv
 
 from scopeweave.session import RunFailed, load_session, plan_session, run_session
 from scopeweave.testing import RegistrationContract
-from scopeweave_puncta.localization_io import read_localizations, write_thunderstorm_csv
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "sessions").glob("puncta-*.toml"))
 
@@ -35,7 +35,7 @@ def _run(registry: Any, tmp_path: Path, workflow: str, params: dict[str, Any], *
 
 
 def test_pipeline_chained_through_run_folders(puncta_registry, tmp_path) -> None:
-    sim_dir, sim = _run(puncta_registry, tmp_path, "puncta-simulate",
+    _, sim = _run(puncta_registry, tmp_path, "puncta-simulate",
                         {"num_samples": 2, "frames_per_sample": 25, "image_size_px": [48, 48], "num_puncta_mean": 5,
                          "seed": 4}, localizer=None)
     samples = Path(sim["samples_dir"])
@@ -43,7 +43,8 @@ def test_pipeline_chained_through_run_folders(puncta_registry, tmp_path) -> None
 
     loc_dir, loc = _run(puncta_registry, tmp_path, "puncta-localize", {"inputs": [str(samples)]})
     table = read_localizations(loc_dir / "sample_00000" / "localizations.csv")
-    assert len(table) > 0 and loc["n_samples"] == 2
+    assert len(table) > 0
+    assert loc["n_samples"] == 2
     events = [json.loads(line) for line in (loc_dir / "events.jsonl").read_text().splitlines()]
     assert any(e["event"] == "progress_end" and e["label"] == "localize" and e["done"] == 2 for e in events)
 
@@ -104,10 +105,12 @@ def test_cli_simulate_and_thunderstorm_conversion(tmp_path) -> None:
                                     "--psf_type", "airy"])
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "data" / "sample_00001" / "metadata.json").read_text())
-    assert meta["psf"]["type"] == "airy" and meta["image_size_px"] == [24, 32]
+    assert meta["psf"]["type"] == "airy"
+    assert meta["image_size_px"] == [24, 32]
     ts = tmp_path / "ts.csv"
     ts.write_text('"id","frame","x [nm]","y [nm]","intensity [photon]"\n1,2,100.0,200.0,500\n')
     result = runner.invoke(puncta, ["import-thunderstorm", str(ts), str(tmp_path / "localizations.csv")])
     assert result.exit_code == 0, result.output
     back = read_localizations(tmp_path / "localizations.csv")
-    assert back.frame.tolist() == [1] and np.isnan(back.sigma_nm[0])
+    assert back.frame.tolist() == [1]
+    assert np.isnan(back.sigma_nm[0])

@@ -23,6 +23,7 @@ from scopeweave.testing.contracts import (
 )
 from scopeweave.testing.contracts.diffraction_mapper import DiffractionMapperContract as DiffractionMapperContract
 from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
+from scopeweave.testing.contracts.stage_corrector import StageCorrectorContract as StageCorrectorContract
 from scopeweave.testing.fixtures import isolated_registry
 
 __all__ = [

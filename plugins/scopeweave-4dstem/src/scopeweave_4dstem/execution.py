@@ -82,10 +82,13 @@ class Executor:
         ``"threads"``, ``"sync"`` or a Dask scheduler address.
     n_workers
         Threads for ``"threads"`` (0: ``os.cpu_count()``).
+    connect_timeout_s
+        How long to try to reach a distributed scheduler.
     """
 
-    def __init__(self, scheduler: str = "threads", n_workers: int = 0) -> None:
+    def __init__(self, scheduler: str = "threads", n_workers: int = 0, *, connect_timeout_s: float = 10.0) -> None:
         self.scheduler = scheduler
+        self.connect_timeout_s = connect_timeout_s
         self.n_threads = 1 if scheduler == "sync" else (n_workers or os.cpu_count() or 1)
         self._client: Any = None
 
@@ -107,7 +110,7 @@ class Executor:
             from distributed import Client
 
             try:
-                self._client = Client(self.scheduler, timeout="10s", set_as_default=False)
+                self._client = Client(self.scheduler, timeout=f"{self.connect_timeout_s}s", set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 raise ScopeweaveError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
         return self
@@ -163,8 +166,8 @@ class Executor:
             from distributed import as_completed
 
             shared_future = self._client.scatter(shared, broadcast=True, hash=False)
-            futures = self._client.map(function, items, shared=shared_future, pure=False)
-            for future in as_completed(futures):
+            futures = self._client.map(function, items, [shared_future] * len(items), pure=False)
+            for future in as_completed(futures, loop=self._client.loop):
                 on_result(future.result())
                 future.release()
                 on_done()
@@ -213,10 +216,10 @@ class Executor:
 
         client = self._client
         shared_future = client.scatter(shared, broadcast=True, hash=False)
-        parts = client.map(function, items, shared=shared_future, pure=False)
+        parts = client.map(function, items, [shared_future] * len(items), pure=False)
         part_keys = {future.key for future in parts}
         pending = None
-        completed = as_completed(parts)
+        completed = as_completed(parts, loop=client.loop)
         for future in completed:
             if future.key in part_keys:
                 on_done()

@@ -31,6 +31,7 @@ __all__ = [
     "Hdf5Source",
     "as_source",
     "close_cached_files",
+    "frame_buffer",
     "open_hdf5",
     "plan_blocks",
 ]
@@ -93,9 +94,29 @@ class FrameSource(Protocol):
         """Blocks covering the scan once, aligned to the storage chunks."""
         ...
 
-    def read(self, block: Block) -> NDArray[Any]:
-        """The block's frames as ``(n, k_y, k_x)``, in :meth:`Block.flat_indices` order."""
+    def read(self, block: Block, out: NDArray[Any] | None = None) -> NDArray[Any]:
+        """The block's frames as ``(n, k_y, k_x)``, in :meth:`Block.flat_indices` order.
+
+        ``out``, a C-contiguous buffer of the source's dtype with room for at
+        least ``n`` frames, is filled and a view of it returned (re-using one
+        buffer spares the page faults of a fresh allocation per block).
+        """
         ...
+
+
+def frame_buffer(source: FrameSource, blocks: Sequence[Block]) -> NDArray[Any]:
+    """A buffer for :meth:`FrameSource.read` that fits the largest of ``blocks``."""
+    n = max(block.n_frames for block in blocks)
+    return np.empty((n, *source.frame_shape), dtype=source.dtype)
+
+
+def _target(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
+    n = int(np.prod(shape))
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.dtype != dtype or not out.flags.c_contiguous or out.size < n:
+        raise ValueError(f"read buffer must be C-contiguous {dtype} with at least {n} elements")
+    return out.reshape(-1)[:n].reshape(shape)
 
 
 def plan_blocks(
@@ -159,9 +180,13 @@ class ArraySource:
         frame_bytes = self.frame_shape[0] * self.frame_shape[1] * self.dtype.itemsize
         return plan_blocks(self.scan_shape, (1, self.scan_shape[1]), frame_bytes, target_bytes)
 
-    def read(self, block: Block) -> NDArray[Any]:
+    def read(self, block: Block, out: NDArray[Any] | None = None) -> NDArray[Any]:
         frames = self.array[block.y0 : block.y1, block.x0 : block.x1]
-        return np.ascontiguousarray(frames).reshape(-1, *self.frame_shape)
+        if out is None and frames.flags.c_contiguous:
+            return frames.reshape(-1, *self.frame_shape)  # a view: no copy
+        target = _target(out, (block.n_frames, *self.frame_shape), self.dtype)
+        target.reshape(frames.shape)[...] = frames
+        return target
 
 
 _FILES: dict[tuple[str, int, int, int], Any] = {}
@@ -311,27 +336,26 @@ class Hdf5Source:
         # Chunks straddle rows: read whole rows (each chunk is then read at most twice).
         return plan_blocks(self.scan_shape, (1, sx), frame_bytes, target_bytes)
 
-    def read(self, block: Block) -> NDArray[Any]:
+    def read(self, block: Block, out: NDArray[Any] | None = None) -> NDArray[Any]:
         item = _cached_file(self.path)[self.dataset]
         sx = self.scan_shape[1]
+        rect = (block.y1 - block.y0, block.x1 - block.x0, *self.frame_shape)
+        target = _target(out, rect, self.dtype)
         try:
             if len(self.stored_shape) == 4:
-                out = np.empty((block.y1 - block.y0, block.x1 - block.x0, *self.frame_shape), dtype=self.dtype)
-                item.read_direct(out, np.s_[block.y0 : block.y1, block.x0 : block.x1])
+                item.read_direct(target, np.s_[block.y0 : block.y1, block.x0 : block.x1])
             elif block.x0 == 0 and block.x1 == sx:
-                out = np.empty((block.n_frames, *self.frame_shape), dtype=self.dtype)
-                item.read_direct(out, np.s_[block.y0 * sx : block.y1 * sx])
+                item.read_direct(target.reshape(-1, *self.frame_shape), np.s_[block.y0 * sx : block.y1 * sx])
             else:
-                out = np.empty((block.y1 - block.y0, block.x1 - block.x0, *self.frame_shape), dtype=self.dtype)
                 for row in range(block.y0, block.y1):
                     start = row * sx
-                    item.read_direct(out[row - block.y0], np.s_[start + block.x0 : start + block.x1])
+                    item.read_direct(target[row - block.y0], np.s_[start + block.x0 : start + block.x1])
         except OSError as exc:
             raise DataError(
                 f"{self.path}:{self.dataset}: cannot read probe rows {block.y0}..{block.y1 - 1}, columns "
                 f"{block.x0}..{block.x1 - 1}: {exc}. The file may be truncated or corrupt."
             ) from None
-        return out.reshape(-1, *self.frame_shape)
+        return target.reshape(-1, *self.frame_shape)
 
 
 def _nav_shape(path: str, dataset: str, shape: tuple[int, ...], scan_shape: Sequence[int] | None) -> tuple[int, int]:

@@ -179,7 +179,14 @@ class StemMap:
         write_json_atomic(context.product_path("maps.json"), stats)
         if self.params.figures and maps:
             _save_map_montage(context.product_path("figures/maps.png"), maps)
-        return {"summary": f"stem-map: {len(maps)} maps of {source.scan_shape[0]}x{source.scan_shape[1]}", "maps": stats}
+        results: dict[str, Any] = {
+            "summary": f"stem-map: {len(maps)} maps of {source.scan_shape[0]}x{source.scan_shape[1]}",
+            "maps": stats,
+        }
+        last = getattr(self.mapper, "last_result", None)
+        if isinstance(last, PolarResult):
+            results["analysis"] = last.summary()
+        return results
 
 
 def _save_map_montage(path: Path, maps: Mapping[str, Any]) -> None:

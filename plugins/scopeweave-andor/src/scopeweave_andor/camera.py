@@ -204,7 +204,8 @@ class AndorCamera(Camera):
                 self._roi = self._initial_roi()
                 self.device_info = {k: str(v) for k, v in self._cam.get_device_info()._asdict().items()}
                 if self._bit_depth is None:
-                    self._bit_depth = int(str(self._cam.get_attribute_value("BitDepth")).split()[0])
+                    self._bit_depth = self._read_bit_depth(
+                        self._cam.get_attribute_value("BitDepth", error_on_missing=False, default=None))
                 self._enable_timestamps()
                 self._send_trigger_mode(self._trigger_mode)
             super()._do_initialize()
@@ -222,6 +223,13 @@ class AndorCamera(Camera):
         self.timestamp_clock_hz = float(cam.get_attribute_value("TimestampClockFrequency"))
         if not self.timestamp_clock_hz > 0:
             raise ComponentError(f"the camera reports a timestamp clock of {self.timestamp_clock_hz} Hz.")
+
+    def _read_bit_depth(self, value: Any) -> int:
+        """The digitiser depth from the camera's ``BitDepth`` value (e.g. ``"12 Bit (low noise)"``)."""
+        text = str(value).split()[0] if value is not None else ""
+        if not text.isdigit():
+            raise ComponentError(f"the camera does not report its bit depth (BitDepth = {value!r}); set bit_depth.")
+        return int(text)
 
     def _initial_roi(self) -> Roi:
         if self.params.roi_px is None:

@@ -199,12 +199,20 @@ class OrcaCamera(Camera):
                 self._roi = self._initial_roi()
                 self.device_info = {k: str(v) for k, v in self._cam.get_device_info()._asdict().items()}
                 if self._bit_depth is None:
-                    self._bit_depth = int(self._cam.get_attribute_value("BIT PER CHANNEL"))
+                    self._bit_depth = self._read_bit_depth(
+                        self._cam.get_attribute_value("BIT PER CHANNEL", error_on_missing=False, default=None))
                 self._send_trigger_mode(self._trigger_mode)
             super()._do_initialize()
         except BaseException:
             self._close()
             raise
+
+    def _read_bit_depth(self, value: Any) -> int:
+        """The digitiser depth from the camera's ``BIT PER CHANNEL`` value."""
+        text = str(value).split()[0] if value is not None else ""
+        if not text.isdigit():
+            raise ComponentError(f"the camera does not report its bit depth (BIT PER CHANNEL = {value!r}); set bit_depth.")
+        return int(text)
 
     def _initial_roi(self) -> Roi:
         if self.params.roi_px is None:

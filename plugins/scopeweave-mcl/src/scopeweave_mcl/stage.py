@@ -62,6 +62,9 @@ class NanoDriveParams:
     settle_ms
         Wait after each move before it returns (the closed loop settles in a
         few milliseconds).
+    start_um
+        Position to move to when the stage starts (inside ``limits_um``);
+        empty leaves the piezo where it is.
     """
 
     limits_um: tuple[float, float] = attrs.field(validator=_limits)
@@ -71,6 +74,12 @@ class NanoDriveParams:
     dll_path: str | None = None
     wrapper_module: str | None = None
     settle_ms: float = attrs.field(default=5.0, validator=_non_negative)
+    start_um: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.limits_um
+        if self.start_um is not None and not low <= self.start_um <= high:
+            raise ValueError(f"'start_um' must lie inside limits_um {self.limits_um} (got {self.start_um}).")
 
 
 class NanoDriveStage(Stage):
@@ -101,6 +110,8 @@ class NanoDriveStage(Stage):
         try:
             self._handle = self._acquire_handle()
             self._check_range()
+            if p.start_um is not None:
+                self._do_move_to_um(self.check_target_um((p.start_um,)))
         except Exception:
             self._release()
             raise

@@ -59,6 +59,12 @@ class SharedCore:
                 getattr(core, setter)("")
         with contextlib.suppress(Exception):
             core.unloadAllDevices()
+        # Detach the core's Python event relay now: a CMMCore destroyed late (its last reference may sit in an
+        # exception traceback until interpreter teardown) must not call back into a half-finalised Python.
+        with contextlib.suppress(Exception):
+            import pymmcore
+
+            pymmcore.CMMCore.registerCallback(core, None)
 
 
 def _new_core(mm_path: str | None) -> Any:

@@ -63,21 +63,34 @@ def _axis_terms(n: int, centre: float, sigma: float, e: np.ndarray, de_dc: np.nd
         g_prev = g
 
 
-@nb.njit(cache=True, inline="always")
-def _add_pixel(
-    d: float, mu: float, dmu: np.ndarray, free_idx: np.ndarray, jac: np.ndarray, fisher: np.ndarray, grad: np.ndarray
+@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+def _add_row(
+    data: np.ndarray, mu: np.ndarray, deriv: np.ndarray, free_idx: np.ndarray, weight: np.ndarray,
+    residual: np.ndarray, scaled: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
 ) -> None:
-    """Add one pixel's contribution to the Fisher matrix and the log-likelihood gradient."""
+    """Add one image row to the Fisher matrix (upper triangle) and the log-likelihood gradient.
+
+    ``deriv[k, j]`` is d mu / d parameter k at column j (k = 7: the tied sigma).
+    The sums over a row are vectorised (reassociation allowed).
+    """
+    w = mu.shape[0]
     nfree = free_idx.shape[0]
+    for j in range(w):
+        weight[j] = 1.0 / mu[j]
+        residual[j] = data[j] * weight[j] - 1.0
     for a in range(nfree):
-        jac[a] = dmu[free_idx[a]]
-    w = 1.0 / mu
-    r = d * w - 1.0
-    for a in range(nfree):
-        ja = jac[a] * w
-        grad[a] += r * jac[a]
+        ka = free_idx[a]
+        acc = 0.0
+        for j in range(w):
+            scaled[j] = deriv[ka, j] * weight[j]
+            acc += residual[j] * deriv[ka, j]
+        grad[a] += acc
         for b in range(a, nfree):
-            fisher[a, b] += ja * jac[b]
+            kb = free_idx[b]
+            acc = 0.0
+            for j in range(w):
+                acc += scaled[j] * deriv[kb, j]
+            fisher[a, b] += acc
 
 
 @nb.njit(cache=True)
@@ -105,9 +118,13 @@ def accumulate_separable(
     _axis_terms(h, p[1], p[3], ey, dey_dc, dey_ds)
     photons = p[5]
     bg = p[6] + var
-    dmu = np.zeros(NPARAMS + 1)
-    dmu[6] = 1.0
-    jac = np.empty(free_idx.shape[0])
+    mu = np.empty(w)
+    data = np.empty(w)
+    deriv = np.zeros((NPARAMS + 1, w))
+    deriv[6, :] = 1.0
+    weight = np.empty(w)
+    residual = np.empty(w)
+    scaled = np.empty(w)
     if want_derivatives:
         fisher[:, :] = 0.0
         grad[:] = 0.0
@@ -116,22 +133,52 @@ def accumulate_separable(
         yi = ey[i]
         nyi = photons * yi
         for j in range(w):
-            mu = nyi * ex[j] + bg
-            if mu < MODEL_FLOOR:
-                mu = MODEL_FLOOR
+            m = nyi * ex[j] + bg
+            mu[j] = m if m > MODEL_FLOOR else MODEL_FLOOR
             d = roi[i, j] + var
-            if d < 0.0:
-                d = 0.0
-            loglik += _loglik_term(d, mu)
-            if want_derivatives:
-                dmu[0] = nyi * dex_dc[j]
-                dmu[1] = photons * dey_dc[i] * ex[j]
-                dmu[2] = nyi * dex_ds[j]
-                dmu[3] = photons * dey_ds[i] * ex[j]
-                dmu[5] = yi * ex[j]
-                dmu[7] = dmu[2] + dmu[3]
-                _add_pixel(d, mu, dmu, free_idx, jac, fisher, grad)
+            data[j] = d if d > 0.0 else 0.0
+            loglik += _loglik_term(data[j], mu[j])
+        if want_derivatives:
+            ndy = photons * dey_dc[i]
+            nds = photons * dey_ds[i]
+            for j in range(w):
+                deriv[0, j] = nyi * dex_dc[j]
+                deriv[1, j] = ndy * ex[j]
+                deriv[2, j] = nyi * dex_ds[j]
+                deriv[3, j] = nds * ex[j]
+                deriv[5, j] = yi * ex[j]
+                deriv[7, j] = deriv[2, j] + deriv[3, j]
+            _add_row(data, mu, deriv, free_idx, weight, residual, scaled, fisher, grad)
     return loglik
+
+
+@nb.njit(cache=True)
+def _gaussian_row(
+    w: int, dx0: float, dy: float, a_coef: float, b_coef: float, c_coef: float, out: np.ndarray
+) -> None:
+    """``exp(-(A dx^2 + 2 B dx dy + C dy^2) / 2)`` at ``dx = dx0 + j`` for j < w, by recurrence.
+
+    Successive ratios form a geometric sequence, so one row needs four exp
+    calls.  The recurrence starts at the column nearest the row's maximum and
+    runs outwards, where values only shrink (no overflow; underflow is harmless).
+    """
+    q = math.exp(-a_coef)
+    j_peak = round(-b_coef * dy / a_coef - dx0)
+    j_peak = min(max(j_peak, 0), w - 1)
+    dxs = dx0 + j_peak
+    g_peak = math.exp(-0.5 * (a_coef * dxs * dxs + 2.0 * b_coef * dxs * dy + c_coef * dy * dy))
+    g = g_peak
+    ratio = math.exp(-0.5 * (a_coef * (2.0 * dxs + 1.0) + 2.0 * b_coef * dy))
+    for j in range(j_peak, w):
+        out[j] = g
+        g *= ratio
+        ratio *= q
+    g = g_peak
+    ratio = math.exp(0.5 * (a_coef * (2.0 * dxs - 1.0) + 2.0 * b_coef * dy))
+    for j in range(j_peak - 1, -1, -1):
+        g *= ratio
+        out[j] = g
+        ratio *= q
 
 
 @nb.njit(cache=True)
@@ -147,59 +194,68 @@ def accumulate_rotated(
     s = math.sin(theta)
     isx2 = 1.0 / (sx * sx)
     isy2 = 1.0 / (sy * sy)
+    a_coef = c * c * isx2 + s * s * isy2
+    b_coef = c * s * (isx2 - isy2)
+    c_coef = s * s * isx2 + c * c * isy2
     norm = 1.0 / (2.0 * math.pi * sx * sy)
     dtheta_coef = isy2 - isx2
     nq = QUAD_NODES.shape[0]
-    dmu = np.zeros(NPARAMS + 1)
-    dmu[6] = 1.0
-    jac = np.empty(free_idx.shape[0])
+    mu = np.empty(w)
+    data = np.empty(w)
+    deriv = np.zeros((NPARAMS + 1, w))
+    deriv[6, :] = 1.0
+    weight = np.empty(w)
+    residual = np.empty(w)
+    scaled = np.empty(w)
+    row = np.empty(w)
+    g_sum = np.empty(w)
     if want_derivatives:
         fisher[:, :] = 0.0
         grad[:] = 0.0
     loglik = 0.0
     for i in range(h):
-        for j in range(w):
-            g_sum = 0.0
-            gx_sum = 0.0
-            gy_sum = 0.0
-            gsx_sum = 0.0
-            gsy_sum = 0.0
-            gth_sum = 0.0
-            for k in range(nq):
-                dy = i + QUAD_NODES[k] - y0
-                wk = QUAD_WEIGHTS[k]
-                for m in range(nq):
-                    dx = j + QUAD_NODES[m] - x0
+        g_sum[:] = 0.0
+        if want_derivatives:
+            deriv[0:6, :] = 0.0
+        for k in range(nq):
+            dy = i + QUAD_NODES[k] - y0
+            for m in range(nq):
+                dx0 = QUAD_NODES[m] - x0
+                wkm = QUAD_WEIGHTS[k] * QUAD_WEIGHTS[m] * norm
+                _gaussian_row(w, dx0, dy, a_coef, b_coef, c_coef, row)
+                if not want_derivatives:
+                    for j in range(w):
+                        g_sum[j] += wkm * row[j]
+                    continue
+                for j in range(w):
+                    g = wkm * row[j]
+                    dx = dx0 + j
                     u = c * dx + s * dy
                     v = -s * dx + c * dy
-                    uu = u * u * isx2
-                    vv = v * v * isy2
-                    g = wk * QUAD_WEIGHTS[m] * norm * math.exp(-0.5 * (uu + vv))
-                    g_sum += g
-                    if want_derivatives:
-                        ux = u * isx2
-                        vy = v * isy2
-                        gx_sum += g * (ux * c - vy * s)
-                        gy_sum += g * (ux * s + vy * c)
-                        gsx_sum += g * (uu - 1.0)
-                        gsy_sum += g * (vv - 1.0)
-                        gth_sum += g * u * v
-            mu = photons * g_sum + bg
-            if mu < MODEL_FLOOR:
-                mu = MODEL_FLOOR
+                    ux = u * isx2
+                    vy = v * isy2
+                    g_sum[j] += g
+                    deriv[0, j] += g * (ux * c - vy * s)
+                    deriv[1, j] += g * (ux * s + vy * c)
+                    deriv[2, j] += g * (u * ux - 1.0)
+                    deriv[3, j] += g * (v * vy - 1.0)
+                    deriv[4, j] += g * u * v
+        for j in range(w):
+            m_ = photons * g_sum[j] + bg
+            mu[j] = m_ if m_ > MODEL_FLOOR else MODEL_FLOOR
             d = roi[i, j] + var
-            if d < 0.0:
-                d = 0.0
-            loglik += _loglik_term(d, mu)
-            if want_derivatives:
-                dmu[0] = photons * gx_sum
-                dmu[1] = photons * gy_sum
-                dmu[2] = photons * gsx_sum / sx
-                dmu[3] = photons * gsy_sum / sy
-                dmu[4] = photons * gth_sum * dtheta_coef
-                dmu[5] = g_sum
-                dmu[7] = dmu[2] + dmu[3]
-                _add_pixel(d, mu, dmu, free_idx, jac, fisher, grad)
+            data[j] = d if d > 0.0 else 0.0
+            loglik += _loglik_term(data[j], mu[j])
+        if want_derivatives:
+            for j in range(w):
+                deriv[0, j] *= photons
+                deriv[1, j] *= photons
+                deriv[2, j] *= photons / sx
+                deriv[3, j] *= photons / sy
+                deriv[4, j] *= photons * dtheta_coef
+                deriv[5, j] = g_sum[j]
+                deriv[7, j] = deriv[2, j] + deriv[3, j]
+            _add_row(data, mu, deriv, free_idx, weight, residual, scaled, fisher, grad)
     return loglik
 
 

@@ -100,8 +100,15 @@ def moments_one(roi: np.ndarray, percentile: float, out: np.ndarray) -> None:
     canonical_theta(out)
 
 
+@nb.njit(cache=True)
+def moments_batch_serial(rois: np.ndarray, percentile: float, out: np.ndarray) -> None:
+    """Moment estimates of every ROI, one after the other."""
+    for index in range(rois.shape[0]):
+        moments_one(rois[index], percentile, out[index])
+
+
 @nb.njit(cache=True, parallel=True)
-def moments_batch(rois: np.ndarray, percentile: float, out: np.ndarray) -> None:
+def moments_batch_parallel(rois: np.ndarray, percentile: float, out: np.ndarray) -> None:
     """Moment estimates of every ROI (numba thread pool)."""
     for index in nb.prange(rois.shape[0]):
         moments_one(rois[index], percentile, out[index])

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scopeweave_psf._fit_kernels import SIGMA_MIN_PX, fit_batch_parallel, fit_batch_serial
+from scopeweave_psf._threads import run_batch
 from scopeweave_psf.modes import PARAM_NAMES, FitMode, check_mode, free_indices, needs_rotation
 from scopeweave_psf.moments import SpotParameters, as_roi_batch, moment_estimate
 
-__all__ = ["DEFAULT_MAX_ITERATIONS", "FitResult", "fit_spots", "per_roi", "thread_count"]
+__all__ = ["DEFAULT_MAX_ITERATIONS", "FitResult", "fit_spots", "per_roi"]
 
 #: Iteration caps per mode; ``elliptical_fixed_theta`` is the fast mode.
 DEFAULT_MAX_ITERATIONS: dict[str, int] = {
@@ -25,8 +23,6 @@ DEFAULT_MAX_ITERATIONS: dict[str, int] = {
     "fixed_sigma": 20,
 }
 DEFAULT_TOLERANCE = 1e-4
-#: Below this many ROIs per thread the serial kernel is used.
-_MIN_ROIS_PER_THREAD = 4
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -82,27 +78,12 @@ def per_roi(value: ArrayLike, n: int, name: str) -> NDArray[np.float64]:
     return np.ascontiguousarray(array)
 
 
-@contextlib.contextmanager
-def thread_count(n_threads: int | None) -> Iterator[int]:
-    """Run numba's parallel kernels on ``n_threads`` threads (None: numba's default)."""
-    previous = numba.get_num_threads()
-    if n_threads is None:
-        yield previous
-        return
-    available = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 - set at runtime by numba
-    if not 1 <= n_threads <= available:
-        raise ValueError(f"'n_threads' must be within 1-{available} (got {n_threads!r}).")
-    numba.set_num_threads(n_threads)
-    try:
-        yield n_threads
-    finally:
-        numba.set_num_threads(previous)
-
-
-def _starting_params(batch: NDArray[np.float64], initial: Any, background_percentile: float) -> NDArray[np.float64]:
+def _starting_params(
+    batch: NDArray[np.float64], initial: Any, background_percentile: float, n_threads: int | None
+) -> NDArray[np.float64]:
     n, h, w = batch.shape
     if initial is None:
-        start = moment_estimate(batch, background_percentile=background_percentile).params.copy()
+        start = moment_estimate(batch, background_percentile=background_percentile, n_threads=n_threads).params.copy()
     else:
         source = initial.params if isinstance(initial, SpotParameters) else initial
         start = np.array(source, dtype=np.float64, copy=True)
@@ -191,7 +172,7 @@ def fit_spots(
     iterations_cap = DEFAULT_MAX_ITERATIONS[mode] if max_iterations is None else int(max_iterations)
     if iterations_cap < 1:
         raise ValueError(f"'max_iterations' must be >= 1 (got {max_iterations!r}).")
-    start = _starting_params(batch, initial, background_percentile)
+    start = _starting_params(batch, initial, background_percentile, n_threads)
     if mode in ("elliptical_fixed_theta", "fixed_sigma"):
         start[:, 4] = 0.0 if theta_rad is None else per_roi(theta_rad, n, "theta_rad")
     elif mode == "symmetric":
@@ -217,10 +198,8 @@ def fit_spots(
     iterations = np.zeros(n, dtype=np.int64)
     converged = np.zeros(n, dtype=np.bool_)
     llr = np.empty(n)
-    with thread_count(n_threads) as threads:
-        kernel = fit_batch_parallel if threads > 1 and n >= _MIN_ROIS_PER_THREAD * threads else fit_batch_serial
-        kernel(batch, start, variance, free, rotated, iterations_cap, float(tolerance), params, covariance,
-               iterations, converged, llr)
+    run_batch(fit_batch_serial, fit_batch_parallel, n, n_threads, batch, start, variance, free, rotated,
+              iterations_cap, float(tolerance), params, covariance, iterations, converged, llr)
     crlb = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
     dof = max(h * w - free.size, 1)
     return FitResult(

@@ -8,7 +8,8 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scopeweave_psf._moment_kernels import moments_batch
+from scopeweave_psf._moment_kernels import moments_batch_parallel, moments_batch_serial
+from scopeweave_psf._threads import run_batch
 from scopeweave_psf.modes import PARAM_NAMES
 
 __all__ = ["MomentEstimate", "SpotParameters", "as_roi_batch", "moment_estimate"]
@@ -92,7 +93,9 @@ class MomentEstimate(SpotParameters):
     background_percentile: float
 
 
-def moment_estimate(rois: ArrayLike, *, background_percentile: float = 20.0) -> MomentEstimate:
+def moment_estimate(
+    rois: ArrayLike, *, background_percentile: float = 20.0, n_threads: int | None = None
+) -> MomentEstimate:
     """Estimate spot parameters from second moments after background subtraction.
 
     Parameters
@@ -101,6 +104,8 @@ def moment_estimate(rois: ArrayLike, *, background_percentile: float = 20.0) -> 
         ``(n, h, w)`` photons per pixel.
     background_percentile
         The background of each ROI is this percentile of its pixels (0-100).
+    n_threads
+        numba threads for the batch (None: numba's default); small batches run serially.
 
     Returns
     -------
@@ -114,5 +119,6 @@ def moment_estimate(rois: ArrayLike, *, background_percentile: float = 20.0) -> 
         raise ValueError(f"'background_percentile' must be within 0-100 (got {background_percentile!r}).")
     batch = as_roi_batch(rois)
     out = np.empty((batch.shape[0], len(PARAM_NAMES)))
-    moments_batch(batch, float(background_percentile), out)
+    run_batch(moments_batch_serial, moments_batch_parallel, batch.shape[0], n_threads,
+              batch, float(background_percentile), out)
     return MomentEstimate(params=out, background_percentile=float(background_percentile))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -44,7 +45,7 @@ def _i64(value: ArrayLike) -> NDArray[np.int64]:
     return np.ascontiguousarray(np.asarray(value, dtype=np.float64).reshape(-1).round().astype(np.int64))
 
 
-def _same_lengths(instance: object) -> None:
+def _same_lengths(instance: Any) -> None:
     lengths = {a.name: len(getattr(instance, a.name)) for a in attrs.fields(type(instance))}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"columns differ in length: {lengths}")

@@ -168,7 +168,7 @@ class GaussFitLocalizer:
             uncertainty_nm=std_px[keep] * pixel_size_nm,
         )
 
-    def _fit(self, boxes: NDArray[np.float64], sigma0: float) -> tuple[NDArray[np.float64], ...]:
+    def _fit(self, boxes: NDArray[np.float64], sigma0: float) -> tuple[NDArray[Any], ...]:
         """Fit the boxes: x, y, sigma (px), photons, background, uncertainty (px) and a success mask."""
         p = self.params
         variance = p.camera.read_noise_photons**2 if p.camera.em_gain == 1.0 else 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["match_points", "match_per_frame"]
+__all__ = ["match_per_frame", "match_points"]
 
 
 def match_points(

@@ -150,5 +150,6 @@ def summarize_tracks(tracks: Tracks, params: MotionParams, *, frame_interval_ms:
         out["mobile"].append(mobile)
     dtypes = {"track_id": np.int64, "n_points": np.int64, "first_frame": np.int64, "last_frame": np.int64,
               "mobile": np.int64}
-    return TrackSummary(**{name: np.asarray(values, dtype=dtypes.get(name, np.float64))
-                           for name, values in out.items()})
+    columns: dict[str, Any] = {name: np.asarray(values, dtype=dtypes.get(name, np.float64))
+                               for name, values in out.items()}
+    return TrackSummary(**columns)

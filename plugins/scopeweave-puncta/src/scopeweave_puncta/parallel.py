@@ -47,7 +47,7 @@ def map_samples(
     index_of = {key: index for index, key in enumerate(keys)}
     tasks = [dask.delayed(func, pure=False)(item, dask_key_name=key) for item, key in zip(items, keys, strict=True)]
 
-    class _Report(Callback):  # type: ignore[misc]
+    class _Report(Callback):
         def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
             if on_done is not None and key in index_of:
                 on_done(index_of[key], result)

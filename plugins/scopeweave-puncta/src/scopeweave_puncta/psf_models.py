@@ -14,8 +14,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import j1
-
 from scopeweave_psf import render_gaussian
+
 from scopeweave_puncta.sim_params import PSF_TYPES
 
 __all__ = ["PSF_TYPES", "PsfType", "add_spots", "airy_patch", "patch_radius_px"]

@@ -34,9 +34,8 @@ def _float_column(value: ArrayLike) -> NDArray[np.float64]:
 
 def _int_column(value: ArrayLike) -> NDArray[np.int64]:
     array = np.asarray(value).reshape(-1)
-    if array.dtype.kind == "f":
-        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            raise ValueError("'frame' must hold whole numbers.")
+    if array.dtype.kind == "f" and (not np.all(np.isfinite(array)) or not np.all(array == np.round(array))):
+        raise ValueError("'frame' must hold whole numbers.")
     return np.ascontiguousarray(array.astype(np.int64))
 
 

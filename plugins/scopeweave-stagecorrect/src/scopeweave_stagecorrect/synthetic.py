@@ -37,7 +37,7 @@ def make_specimen(shape_yx: tuple[int, int], *, seed: int = 0) -> NDArray[np.flo
     blobs[rng.integers(0, shape_yx[0], n_blobs), rng.integers(0, shape_yx[1], n_blobs)] = rng.uniform(1, 4, n_blobs)
     blobs = ndimage.gaussian_filter(blobs, 3.0)
     blobs /= blobs.max() + 1e-12
-    return (1000.0 + 300.0 * texture + 600.0 * blobs).astype(np.float32)
+    return np.clip(1000.0 + 250.0 * texture + 600.0 * blobs, 1.0, None).astype(np.float32)
 
 
 def cut_tile(specimen: NDArray[np.floating], top_left_xy_px: tuple[float, float],

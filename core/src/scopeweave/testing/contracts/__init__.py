@@ -10,5 +10,6 @@ from scopeweave.testing.contracts.frame_metric import FrameMetricContract
 from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
 from scopeweave.testing.contracts.registration import RegistrationContract
 from scopeweave.testing.contracts.stage import StageContract
+from scopeweave.testing.contracts.stage_corrector import StageCorrectorContract as StageCorrectorContract
 
 __all__ = ["CameraContract", "FrameMetricContract", "RegistrationContract", "StageContract"]

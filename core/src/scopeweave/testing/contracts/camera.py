@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -84,3 +85,33 @@ class CameraContract:
 
     def test_pixel_size_positive(self, camera: Camera) -> None:
         assert camera.pixel_size_um > 0
+
+    def test_reinitialize_after_shutdown(self, camera: Camera) -> None:
+        with camera:
+            shape = camera.snap().shape
+        with camera:
+            assert camera.snap().shape == shape
+
+    def test_roi_survives_an_exposure_change(self, started: Camera) -> None:
+        height, width = started.sensor_shape_px
+        roi = Roi(x_px=width // 4, y_px=height // 4, width_px=max(width // 2, 1), height_px=max(height // 2, 1))
+        started.set_roi(roi)
+        started.set_exposure_ms(15.0)
+        assert started.roi == roi
+        assert started.snap().shape == roi.shape_px
+
+    def test_earlier_frames_are_not_overwritten(self, started: Camera) -> None:
+        first = started.snap()
+        kept = first.copy()
+        started.snap()
+        list(started.acquire_sequence(2))
+        np.testing.assert_array_equal(first, kept)
+
+    def test_sequence_frames_do_not_share_memory(self, started: Camera) -> None:
+        frames = list(started.acquire_sequence(3))
+        assert not any(np.shares_memory(a, b) for a, b in itertools.combinations(frames, 2))
+
+    def test_sequence_of_zero_frames_and_negative_counts(self, started: Camera) -> None:
+        assert list(started.acquire_sequence(0)) == []
+        with pytest.raises(ValueError, match="n_frames"):
+            list(started.acquire_sequence(-1))

@@ -76,6 +76,27 @@ class StageContract:
             started.move_to_um(tuple(float("nan") for _ in started.axes))
         assert started.position_um() == pytest.approx(before, abs=self.position_tolerance_um)
 
+    def test_limits_are_inclusive(self, started: Stage) -> None:
+        for edge in zip(*started.limits_um, strict=True):
+            started.move_to_um(edge)
+            assert started.position_um() == pytest.approx(edge, abs=self.position_tolerance_um)
+
+    def test_move_by_beyond_the_limits_is_refused_without_moving(self, started: Stage) -> None:
+        started.move_to_um(self._inside(started, 0.5))
+        before = started.position_um()
+        full_range = tuple(high - low for low, high in started.limits_um)
+        with pytest.raises(StageLimitError, match="outside the limits"):
+            started.move_by_um(full_range)
+        assert started.position_um() == pytest.approx(before, abs=self.position_tolerance_um)
+
+    def test_reinitialize_after_shutdown(self, stage: Stage) -> None:
+        with stage:
+            stage.move_to_um(self._inside(stage, 0.4))
+        with stage:
+            target = self._inside(stage, 0.6)
+            stage.move_to_um(target)
+            assert stage.position_um() == pytest.approx(target, abs=self.position_tolerance_um)
+
     def test_wrong_number_of_values(self, started: Stage) -> None:
         with pytest.raises(ValueError, match="one value per axis"):
             started.move_to_um((0.0,) * (len(started.axes) + 1))

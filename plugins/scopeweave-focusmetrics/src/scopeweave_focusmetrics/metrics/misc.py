@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from scopeweave_focusmetrics.metrics.base import FocusMetric, SaturationParams, params_doc
+from scopeweave_focusmetrics.metrics.base import FocusMetric
 from scopeweave_focusmetrics.metrics.gradient import GaussianDerivativeParams, gaussian_gradient
 from scopeweave_focusmetrics.metrics.statistics import WindowParams
 

@@ -138,8 +138,8 @@ class CurveFit:
 def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_sharper: bool) -> CurveFit | None:
     """Fit a Gaussian (+ offset) or a parabola to the focus curve, robustly; flag frames far below it.
 
-    The parabola is fitted to the frames whose oriented score is within the top half of the range around the
-    peak (a parabola only describes the top of a focus curve). Returns ``None`` with fewer than 5 points.
+    The parabola is fitted between the first and the last frame scoring in the top half of the range (a
+    parabola only describes the top of a focus curve; frames inside that window are fitted even when low). Returns ``None`` with fewer than 5 points.
     """
     oriented = scores if higher_is_sharper else -scores
     index = np.arange(len(scores), dtype=np.float64)
@@ -164,7 +164,8 @@ def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_
         used = ok
         position, width = float(params[2]), float(params[3])
     else:
-        used = ok & (y >= 0.5)
+        above = np.flatnonzero(ok & (y >= 0.5))
+        used = ok & (index >= above.min()) & (index <= above.max())
         if np.count_nonzero(used) < 3:
             return None
         weights = np.ones(np.count_nonzero(used))

@@ -9,7 +9,7 @@ import torch
 
 from scopeweave_puncta.deep.losses import LossTargets
 from scopeweave_puncta.deep.params import ModelConfig
-from scopeweave_puncta.deep.samples import TrainingSample
+from scopeweave_puncta.deep.training_data import TrainingSample
 
 __all__ = ["collate"]
 

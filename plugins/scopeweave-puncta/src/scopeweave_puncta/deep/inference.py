@@ -33,7 +33,7 @@ from scopeweave_puncta.ground_truth import CalciumEvents
 from scopeweave_puncta.table import LocalizationTable, nm_to_px
 from scopeweave_puncta.tracking import Tracks
 
-__all__ = ["Analysis", "Predictor", "assign_events_to_tracks", "resolve_device"]
+__all__ = ["Analysis", "Predictor", "assign_events_to_tracks", "average_maps", "physical_maps", "resolve_device"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -72,34 +72,33 @@ class Analysis:
         return self.n_frames / self.elapsed_s if self.elapsed_s > 0 else float("nan")
 
 
-def _physical(out: HybridOutput, config: ModelConfig) -> dict[str, torch.Tensor]:
-    maps = {
-        "probability": out.probability[:, 0].float(),
-        "offset_px": out.offset_px.float(),
-        "photons": out.photons[:, 0].float() * config.photon_max,
-        "sigma": out.sigma.float() * torch.tensor([1.0, 1.0, config.photon_max], device=out.sigma.device)[None, :, None,
-                                                                                                          None],
-        "background": out.background[:, 0].float() * config.background_max,
-    }
-    if out.calcium_logit is not None:
-        maps["calcium"] = torch.sigmoid(out.calcium_logit[:, 0].float())
-    return maps
+def physical_maps(out: HybridOutput, config: ModelConfig) -> OutputMaps:
+    """Network outputs converted to physical units (photons, px, probabilities)."""
+    scale = torch.tensor([1.0, 1.0, config.photon_max], device=out.sigma.device)[None, :, None, None]
+    return OutputMaps(
+        probability=out.probability[:, 0].float(), offset_px=out.offset_px.float(),
+        photons=out.photons[:, 0].float() * config.photon_max, sigma=out.sigma.float() * scale,
+        background=out.background[:, 0].float() * config.background_max,
+        calcium=torch.sigmoid(out.calcium_logit[:, 0].float()) if out.calcium_logit is not None else None,
+    )
 
 
-def _average(members: list[dict[str, torch.Tensor]]) -> OutputMaps:
+def average_maps(members: Sequence[OutputMaps]) -> OutputMaps:
+    """Ensemble average; uncertainties combine the members' variances and the spread of their means."""
     if len(members) == 1:
-        m = members[0]
-        return OutputMaps(probability=m["probability"], offset_px=m["offset_px"], photons=m["photons"],
-                          sigma=m["sigma"], background=m["background"], calcium=m.get("calcium"))
+        return members[0]
 
-    def mean(key: str) -> torch.Tensor:
-        return torch.stack([m[key] for m in members]).mean(0)
+    def mean(tensors: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(tensors).mean(0)
 
-    means = torch.stack([torch.cat([m["offset_px"], m["photons"][:, None]], 1) for m in members])
-    variances = torch.stack([m["sigma"] ** 2 for m in members]).mean(0) + means.var(0, unbiased=False)
-    return OutputMaps(probability=mean("probability"), offset_px=mean("offset_px"), photons=mean("photons"),
-                      sigma=variances.sqrt(), background=mean("background"),
-                      calcium=mean("calcium") if "calcium" in members[0] else None)
+    means = torch.stack([torch.cat([m.offset_px, m.photons[:, None]], 1) for m in members])
+    variances = torch.stack([m.sigma**2 for m in members]).mean(0) + means.var(0, unbiased=False)
+    calcium = [m.calcium for m in members if m.calcium is not None]
+    return OutputMaps(
+        probability=mean([m.probability for m in members]), offset_px=mean([m.offset_px for m in members]),
+        photons=mean([m.photons for m in members]), sigma=variances.sqrt(),
+        background=mean([m.background for m in members]), calcium=mean(calcium) if calcium else None,
+    )
 
 
 class Predictor:
@@ -148,8 +147,8 @@ class Predictor:
             if config.input_scale_photons != reference:
                 inputs = x.clone()
                 inputs[:, 0] *= reference / config.input_scale_photons
-            members.append(_physical(member.model(inputs), config))
-        return _average(members)
+            members.append(physical_maps(member.model(inputs), config))
+        return average_maps(members)
 
     def analyze(self, movie: NDArray[Any], *, calcium: NDArray[Any] | None, camera: CameraModel,
                 pixel_size_nm: float, on_frames: Callable[[int], None] | None = None) -> Analysis:

@@ -167,6 +167,10 @@ def calcium_loss(logit: torch.Tensor, label: torch.Tensor, params: LossParams) -
     return pixel.flatten(1).mean(1)
 
 
+def _scalar(value: torch.Tensor) -> float:
+    return float(value.detach())
+
+
 class TaskWeighting(nn.Module):
     """Learned homoscedastic task weights ``0.5 (exp(-s) L + s)``, ``s`` clamped to ``[-c, c]``."""
 
@@ -214,28 +218,28 @@ class HybridLoss(nn.Module):
                 count, mixture = gmm_localization_loss(out, targets)
                 loc = (count + mixture).mean()
                 total = total + loc
-                parts.update(count=float(count.mean()), mixture=float(mixture.mean()))
+                parts.update(count=_scalar(count.mean()), mixture=_scalar(mixture.mean()))
             else:
                 error, nll = weighted_localization_loss(out, targets, p)
                 loc = error.mean()
                 total = total + self._weighted("localization", loc) + nll.mean()
-                parts.update(uncertainty_nll=float(nll.mean()))
-            parts["localization"] = float(loc)
+                parts.update(uncertainty_nll=_scalar(nll.mean()))
+            parts["localization"] = _scalar(loc)
             bg_mask = targets.background_mask.float()
             if p.background_weight > 0 and float(bg_mask.sum()) > 0:
                 per_sample = ((out.background.float() - targets.background) ** 2).flatten(1).mean(1)
                 background = p.background_weight * (per_sample * bg_mask).sum() / bg_mask.sum()
                 total = total + self._weighted("background", background)
-                parts["background"] = float(background)
+                parts["background"] = _scalar(background)
         if "calcium" in tasks and out.calcium_logit is not None:
             ca_mask = targets.calcium_mask.float()
             if float(ca_mask.sum()) > 0:
                 per_sample = calcium_loss(out.calcium_logit, targets.calcium, p)
                 calcium = p.calcium_weight * (per_sample * ca_mask).sum() / ca_mask.sum()
                 total = total + self._weighted("calcium", calcium)
-                parts["calcium"] = float(calcium)
+                parts["calcium"] = _scalar(calcium)
         if p.uncertainty_weighting:
-            parts.update({f"log_var_{k}": float(v) for k, v in zip(TaskWeighting.TASKS, self.weighting.clamped(),
+            parts.update({f"log_var_{k}": _scalar(v) for k, v in zip(TaskWeighting.TASKS, self.weighting.clamped(),
                                                                       strict=True)})
-        parts["total"] = float(total)
+        parts["total"] = _scalar(total)
         return total, parts

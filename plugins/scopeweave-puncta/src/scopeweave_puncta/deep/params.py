@@ -375,6 +375,8 @@ class TrainParams:
         Mixed precision on CUDA (ignored on CPU).
     num_threads
         CPU threads torch may use (0: its default).
+    num_workers
+        Background processes simulating training batches while the network trains (0: simulate in-line).
     tensorboard
         Also log to TensorBoard (when the ``tensorboard`` package is installed).
     """
@@ -404,6 +406,7 @@ class TrainParams:
     device: str = attrs.field(default="auto", validator=_one_of(DEVICES))
     amp: bool = True
     num_threads: int = attrs.field(default=0, validator=_non_negative)
+    num_workers: int = attrs.field(default=0, validator=_non_negative)
     tensorboard: bool = True
 
     def __attrs_post_init__(self) -> None:
@@ -497,23 +500,22 @@ class HybridUNetParams:
 
 @attrs.frozen(kw_only=True)
 class InferParams:
-    """The ``puncta-infer`` workflow: TIFF movies to ``localizations.csv`` and calcium events.
+    """The ``puncta-infer`` workflow: TIFF movies to ``localizations.csv``, tracks and calcium events.
 
     Attributes
     ----------
     checkpoints
         One checkpoint, or several whose outputs are averaged (an ensemble).
-    movies
-        Puncta-channel TIFF files, folders or glob patterns.  A folder holding
-        ``movie.tif`` is a sample folder (its ``calcium.tif`` is the calcium
-        channel); any other folder contributes every ``*.tif``/``*.tiff`` in it.
-        A 4D TIFF ``(t, 2, y, x)`` holds both channels.
-    calcium_movies
-        Calcium-channel TIFFs paired in order with ``movies`` (not needed for sample folders or 4D TIFFs).
+    inputs
+        Movie files or folders, found as by the other puncta workflows: a folder
+        with ``movie.tif`` (and ``calcium.tif``, ``metadata.json``) is one sample,
+        any other ``*.tif`` is a sample of its own.
     pixel_size_nm
-        Pixel size; 0 takes it from the TIFF resolution tags, else from the checkpoint.
+        Pixel size; 0 takes each sample's own (from its ``metadata.json``).
     camera
         Camera counts to photons (both channels).
+    camera_from_metadata
+        Use the camera of a sample's ``metadata.json`` when it has one.
     prediction
         Device, batching and thresholds.
     link_tracks
@@ -525,10 +527,10 @@ class InferParams:
     """
 
     checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_check(len, "a non-empty list of paths"))
-    movies: tuple[str, ...] = attrs.field(converter=_strings, validator=_check(len, "a non-empty list"))
-    calcium_movies: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    inputs: tuple[str, ...] = attrs.field(converter=_strings, validator=_check(len, "a non-empty list"))
     pixel_size_nm: float = attrs.field(default=0.0, validator=_non_negative)
     camera: CameraModel = attrs.field(factory=CameraModel)
+    camera_from_metadata: bool = True
     prediction: PredictionParams = attrs.field(factory=PredictionParams)
     link_tracks: bool = True
     tracking: TrackingParams = attrs.field(factory=TrackingParams)

@@ -74,8 +74,8 @@ def predict(
         px, py = apply_2d_transform(x - x0, y - y0, scale_x=a.scale_x, scale_y=a.scale_y,
                                     skew_xy=a.skew_xy, skew_yx=a.skew_yx)
         for key, cx, cy in terms[i]:
-            offset = profile.offsets.get(key)
-            if offset is None:  # a state this profile has never seen: no offset
+            offset = profile.usable_offset(key)
+            if offset is None:  # a state never seen on this microscope: no offset
                 continue
             px += cx * offset.x_px
             py += cy * offset.y_px

@@ -149,7 +149,7 @@ class LutAffineModel(_Base):
             if for_learning:
                 result.append([(str(mask), 1.0, 1.0)])
                 continue
-            present = [key for key in self._fallbacks(mask) if key in profile.offsets]
+            present = [key for key in self._fallbacks(mask) if profile.usable_offset(key) is not None]
             if not present:
                 result.append([])
             elif mask & 8 and present[0] == str(mask) and len(present) > 1:
@@ -231,7 +231,7 @@ class BacklashStateModel(_Base):
                 if move.dir_y and move.prev_y_state == -move.dir_y:
                     tile.append(("backlash_y", 0.0, -float(move.dir_y)))
             if move.first_down:
-                entry = profile.offsets.get("first_down")
+                entry = profile.usable_offset("first_down")
                 c = 1.0 if for_learning else (entry.confidence if entry is not None else 0.0)
                 if c > 0:
                     tile.append(("first_down", c, c))

@@ -167,6 +167,13 @@ class Profile:
     residual_max_px: float | None = None
     history: tuple[Mapping[str, Any], ...] = ()
 
+    def usable_offset(self, key: str) -> Offset | None:
+        """The offset applied for ``key``: preset values count only until this microscope's first session."""
+        offset = self.offsets.get(key)
+        if offset is None or (self.num_sessions > 0 and offset.evidence <= 0):
+            return None
+        return offset
+
     def thermal_for(self, thermal_state: str) -> Thermal:
         """The drift terms used for a session in ``thermal_state``."""
         return self.thermal["preheated" if thermal_state == "preheated" else "cold"]

@@ -72,8 +72,15 @@ def ncc_at(a: NDArray[np.floating], b: NDArray[np.floating], offset_xy: tuple[fl
     return float(np.sum(pa * pb)) / denominator, pa.size
 
 
-def _hann(n: int) -> NDArray[np.float64]:
-    return np.hanning(n + 2)[1:-1] if n > 0 else np.ones(0)
+def _taper(n: int, width: int = 8) -> NDArray[np.float64]:
+    """1 inside, a half-cosine over ``width`` pixels at each end (a Tukey window)."""
+    window = np.ones(n)
+    k = min(width, n // 4)
+    if k > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 0.5) / k)
+        window[:k] = ramp
+        window[n - k :] = ramp[::-1]
+    return window
 
 
 def _parabola(minus: float, centre: float, plus: float) -> float:
@@ -91,6 +98,7 @@ def register_pair(
     search_radius_px: float,
     n_peaks: int = 5,
     min_overlap_px: int = 64,
+    min_overlap_of_prior: float = 0.25,
 ) -> PairShift | None:
     """Register tile ``b`` against tile ``a`` near ``prior_offset_xy``.
 
@@ -104,8 +112,9 @@ def register_pair(
         Largest correction searched on each axis.
     n_peaks
         Correlation peaks verified by NCC (Fiji checks 5).
-    min_overlap_px
-        Pairs whose overlap would be smaller are not registered.
+    min_overlap_px, min_overlap_of_prior
+        A candidate offset must leave at least this many pixels, and this
+        fraction of the prior overlap, in common (tiny overlaps correlate by chance).
 
     Returns
     -------
@@ -117,6 +126,10 @@ def register_pair(
     h, w = a.shape
     r = max(1, int(math.ceil(search_radius_px)))
     dx, dy = int(round(prior_offset_xy[0])), int(round(prior_offset_xy[1]))
+    prior_box = overlap_box((dx, dy), (h, w))
+    if prior_box is not None:
+        prior_area = (prior_box[1] - prior_box[0]) * (prior_box[3] - prior_box[2])
+        min_overlap_px = max(min_overlap_px, int(min_overlap_of_prior * prior_area))
     # Predicted overlap in A's frame, grown by r, limited to the union of both tiles.
     x0, x1 = max(0, dx) - r, min(w, dx + w) + r
     y0, y1 = max(0, dy) - r, min(h, dy + h) + r
@@ -133,7 +146,7 @@ def register_pair(
         if tx1 - tx0 < 2 or ty1 - ty0 < 2:
             return None
         part = tile[ty0 - origin[1] : ty1 - origin[1], tx0 - origin[0] : tx1 - origin[0]].astype(np.float64)
-        part = (part - part.mean()) * np.outer(_hann(ty1 - ty0), _hann(tx1 - tx0))
+        part = (part - part.mean()) * np.outer(_taper(ty1 - ty0), _taper(tx1 - tx0))
         canvas[ty0 - y0 : ty1 - y0, tx0 - x0 : tx1 - x0] = part
     fa, fb = np.fft.rfft2(canvas_a), np.fft.rfft2(canvas_b)
     cross = fa * np.conj(fb)

@@ -1,0 +1,214 @@
+"""Camera, focus and XY stage against a real UniMMCore running Python devices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import scopeweave_mm_testdevices as devices
+from scopeweave_micromanager import (
+    CORES,
+    MMCamera,
+    MMCameraParams,
+    MMFocusParams,
+    MMFocusStage,
+    MMXYParams,
+    MMXYStage,
+)
+
+from scopeweave.errors import ComponentError, StageLimitError
+from scopeweave.kinds import Roi
+from scopeweave.testing import CameraContract, StageContract
+
+
+def camera_of(scope: Any, **overrides: Any) -> MMCamera:
+    values: dict[str, Any] = {"config_path": str(scope.config_path), "pixel_size_um": devices.PIXEL_SIZE_UM}
+    values.update(overrides)
+    return MMCamera(MMCameraParams(**values))
+
+
+def focus_of(scope: Any, **overrides: Any) -> MMFocusStage:
+    values: dict[str, Any] = {"config_path": str(scope.config_path), "limits_um": (50.0, 150.0)}
+    values.update(overrides)
+    return MMFocusStage(MMFocusParams(**values))
+
+
+def xy_of(scope: Any, **overrides: Any) -> MMXYStage:
+    values: dict[str, Any] = {"config_path": str(scope.config_path), "limits_um": ((-200.0, 200.0), (-100.0, 100.0))}
+    values.update(overrides)
+    return MMXYStage(MMXYParams(**values))
+
+
+class TestCameraContract(CameraContract):
+    @pytest.fixture
+    def camera(self, microscope: Any) -> MMCamera:
+        return camera_of(microscope)
+
+
+class TestFocusContract(StageContract):
+    @pytest.fixture
+    def stage(self, microscope: Any) -> MMFocusStage:
+        return focus_of(microscope)
+
+
+class TestXYContract(StageContract):
+    @pytest.fixture
+    def stage(self, microscope: Any) -> MMXYStage:
+        return xy_of(microscope)
+
+
+def test_components_of_one_config_share_one_core(microscope: Any) -> None:
+    camera, focus, xy = camera_of(microscope), focus_of(microscope), xy_of(microscope)
+    for component in (camera, focus, xy):
+        component.initialize()
+    assert camera.link.core is focus.link.core is xy.link.core
+    assert len(CORES) == 1
+    assert (camera.link.label, focus.link.label, xy.link.label) == ("Cam", "Z", "XY")
+    camera.shutdown()
+    focus.move_to_um((101.0,))  # the others still drive the core
+    assert microscope.world.z_um == 101.0
+    assert microscope.world.shutdowns == []
+    focus.shutdown()
+    xy.shutdown()
+    assert len(CORES) == 0
+    assert sorted(microscope.world.shutdowns) == ["Cam", "XY", "Z"], "the last user unloads every device"
+
+
+def test_a_relative_path_to_the_same_config_shares_the_core(microscope: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(microscope.config_path.parent)
+    with focus_of(microscope) as by_absolute, focus_of(microscope, config_path=microscope.config_path.name) as relative:
+        assert by_absolute.link.core is relative.link.core
+        assert len(CORES) == 1
+
+
+def test_focus_limits_are_enforced_before_the_core_is_called(microscope: Any) -> None:
+    with focus_of(microscope, limits_um=(95.0, 105.0)) as focus:
+        focus.move_to_um((104.0,))
+        sent = list(microscope.world.z_commands)
+        for bad in (105.5, 94.0, float("nan")):
+            with pytest.raises(StageLimitError):
+                focus.move_to_um((bad,))
+        assert microscope.world.z_commands == sent
+        assert focus.position_um() == (104.0,)
+
+
+def test_xy_limits_are_enforced_per_axis(microscope: Any) -> None:
+    with xy_of(microscope) as xy:
+        xy.move_to_um((150.0, 50.0))
+        with pytest.raises(StageLimitError, match="axis 'y'"):
+            xy.move_to_um((0.0, 150.0))
+        assert microscope.world.xy_commands == [(150.0, 50.0)]
+
+
+def test_device_errors_are_reported_with_the_device(microscope: Any) -> None:
+    with focus_of(microscope, limits_um=(0.0, 400.0)) as focus:
+        with pytest.raises(ComponentError, match=r"focus stage 'Z': moving to 350.0000 um failed: .*beyond the travel"):
+            focus.move_to_um((350.0,))
+        assert focus.position_um() == (100.0,)
+
+
+def test_the_camera_sees_the_defocus_the_focus_stage_sets(microscope: Any) -> None:
+    background = devices.OFFSET_ADU + devices.BACKGROUND_PER_PX_PER_MS * 10.0
+    with camera_of(microscope) as camera, focus_of(microscope) as focus:
+        for defocus_um in (-0.4, 0.0, 0.3):
+            focus.move_to_um((100.0 + defocus_um,))
+            _, _, width_x, width_y = devices.spot_moments(camera.snap(), background)
+            assert width_x == pytest.approx(float(devices.PSF_X.width_px(defocus_um)), rel=0.04)
+            assert width_y == pytest.approx(float(devices.PSF_Y.width_px(defocus_um)), rel=0.04)
+
+
+def test_the_xy_stage_moves_the_bead(microscope: Any) -> None:
+    background = devices.OFFSET_ADU + devices.BACKGROUND_PER_PX_PER_MS * 10.0
+    with camera_of(microscope) as camera, xy_of(microscope) as xy:
+        x0, y0, _, _ = devices.spot_moments(camera.snap(), background)
+        xy.move_to_um((1.0, -0.5))
+        x1, y1, _, _ = devices.spot_moments(camera.snap(), background)
+    assert x1 - x0 == pytest.approx(-1.0 / devices.PIXEL_SIZE_UM, abs=0.05)
+    assert y1 - y0 == pytest.approx(0.5 / devices.PIXEL_SIZE_UM, abs=0.05)
+
+
+def test_exposure_reaches_the_device_and_scales_the_signal(microscope: Any) -> None:
+    with camera_of(microscope, exposure_ms=10.0) as camera:
+        assert camera.link.core.getExposure("Cam") == 10.0
+        signal_10 = camera.snap().astype(float).sum() - devices.OFFSET_ADU * 48 * 64
+        camera.set_exposure_ms(20.0)
+        assert camera.device_exposure_ms == 20.0
+        signal_20 = camera.snap().astype(float).sum() - devices.OFFSET_ADU * 48 * 64
+    assert signal_20 / signal_10 == pytest.approx(2.0, rel=1e-3)
+
+
+def test_roi_is_applied_by_the_core(microscope: Any) -> None:
+    with camera_of(microscope) as camera:
+        full = camera.snap()
+        roi = Roi(x_px=20, y_px=10, width_px=24, height_px=16)
+        camera.set_roi(roi)
+        assert camera.link.core.getROI("Cam") == [20, 10, 24, 16]
+        np.testing.assert_array_equal(camera.snap(), full[10:26, 20:44])
+        with pytest.raises(ValueError, match="roi"):
+            camera.set_roi(Roi(x_px=60, y_px=0, width_px=8, height_px=8))
+        camera.set_roi(None)
+        assert camera.link.core.getROI("Cam") == [0, 0, 64, 48]
+
+
+def test_roi_from_params(microscope: Any) -> None:
+    with camera_of(microscope, roi_px=(4, 8, 16, 12)) as camera:
+        assert camera.snap().shape == (12, 16)
+    with pytest.raises(ComponentError, match=r"roi_px \(60, 0, 16, 12\) lies outside the 64 x 48 px frame"):
+        camera_of(microscope, roi_px=(60, 0, 16, 12)).initialize()
+    assert len(CORES) == 0, "a failed start releases the core"
+
+
+def test_sequence_streams_through_the_circular_buffer(microscope: Any) -> None:
+    with camera_of(microscope) as camera:
+        renders = microscope.world.renders
+        frames = list(camera.acquire_sequence(7))
+        assert len(frames) == 7
+        assert microscope.world.renders - renders == 7
+        for frame in frames[1:]:
+            np.testing.assert_array_equal(frame, frames[0])
+        assert not camera.link.core.isSequenceRunning("Cam")
+        stream = camera.acquire_sequence(1000)
+        next(stream)
+        stream.close()
+        assert not camera.link.core.isSequenceRunning("Cam"), "an abandoned sequence is stopped"
+
+
+def test_sequence_frames_follow_the_focus(make_microscope: Callable[..., Any]) -> None:
+    scope = make_microscope(extra="#py Property,Cam,Noise,0")
+    background = devices.OFFSET_ADU + devices.BACKGROUND_PER_PX_PER_MS * 10.0
+    with camera_of(scope) as camera, focus_of(scope) as focus:
+        focus.move_to_um((100.5,))
+        frame = next(iter(list(camera.acquire_sequence(2))))
+    _, _, width_x, width_y = devices.spot_moments(frame, background)
+    assert width_y / width_x == pytest.approx(float(devices.PSF_Y.width_px(0.5) / devices.PSF_X.width_px(0.5)),
+                                              rel=0.04)
+
+
+def test_pixel_size_and_bit_depth_from_the_core(make_microscope: Callable[..., Any]) -> None:
+    scope = make_microscope(extra="ConfigPixelSize,Res65,Core,AutoShutter,1\nPixelSize_um,Res65,0.065")
+    camera = MMCamera(MMCameraParams(config_path=str(scope.config_path)))
+    with pytest.raises(RuntimeError, match="pixel size is read from the Micro-Manager configuration"):
+        _ = camera.pixel_size_um
+    with camera:
+        assert camera.pixel_size_um == 0.065
+        assert camera.bit_depth == 16
+    assert MMCamera(MMCameraParams(config_path=str(scope.config_path), bit_depth=12)).bit_depth == 12
+
+
+def test_missing_pixel_size_is_a_clear_error(microscope: Any) -> None:
+    with pytest.raises(ComponentError, match="defines no pixel size .* set pixel_size_um"):
+        MMCamera(MMCameraParams(config_path=str(microscope.config_path))).initialize()
+    assert len(CORES) == 0
+
+
+def test_explicit_device_labels(microscope: Any) -> None:
+    with camera_of(microscope, device="Cam") as camera, focus_of(microscope, device="Z") as focus:
+        assert camera.link.label == "Cam"
+        assert focus.link.label == "Z"
+    with pytest.raises(ComponentError, match=r"has no camera named 'Nope' \(cameras: Cam\)"):
+        camera_of(microscope, device="Nope").initialize()
+    with pytest.raises(ComponentError, match=r"has no focus stage named 'XY' \(focus stages: Z\)"):
+        focus_of(microscope, device="XY").initialize()
+    assert len(CORES) == 0
