@@ -83,8 +83,8 @@ def main() -> None:
         for name, peer in pairs:
             metric = build_metric(name)
             ours, theirs = metric(frame), peer(frame)
-            t_ours = median_ms(lambda: metric(frame), args.repeats)
-            t_cv = median_ms(lambda: peer(frame), args.repeats)
+            t_ours = median_ms(lambda m=metric: m(frame), args.repeats)
+            t_cv = median_ms(lambda p=peer: p(frame), args.repeats)
             rows.append({"case": name, "threads": threads, "ours_ms": t_ours, "opencv_ms": t_cv,
                          "speedup": t_cv / t_ours, "rel_diff": abs(ours - theirs) / abs(theirs)})
     rng = np.random.default_rng(1)

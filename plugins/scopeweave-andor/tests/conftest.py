@@ -55,7 +55,7 @@ class FakeSensor:
     width: int = 64
     height: int = 48
     serial: str = "VSC-01234"
-    bit_depth: str = "16 Bit"
+    bit_depth: str | None = "16 Bit"
     metadata_supported: bool = True
     external_pulses: int = 0
     frames_per_wait: int | None = None  # int mode: frames the camera delivers per wait (a burst can overflow)

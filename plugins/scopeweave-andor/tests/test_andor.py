@@ -173,3 +173,11 @@ def test_without_pylablib_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
 class TestRegistration(RegistrationContract):
     plugin_module = "scopeweave_andor.plugin"
     forbidden_imports = ("pylablib",)
+
+
+def test_bit_depth_missing_from_the_camera(fake_andor: Callable[..., Any], sensor_type: Any) -> None:
+    fake_andor(sensor_type(bit_depth=None))
+    with pytest.raises(ComponentError, match=r"does not report its bit depth \(BitDepth = None\); set bit_depth"):
+        _camera().initialize()
+    with _camera(bit_depth=12) as camera:
+        assert camera.bit_depth == 12

@@ -72,11 +72,10 @@ def test_export_name_and_well_table_give_the_nd2_frame(tmp_path: Path) -> None:
 class _FakeNd2File:
     """Stands in for nd2.ND2File at its boundary: sizes, loop_indices and read_frame."""
 
-    sizes = {"T": 3, "P": 2, "Y": 5, "X": 6}
-    loop_indices = tuple({"T": t, "P": p} for t in range(3) for p in range(2))
-
     def __init__(self, path: object) -> None:
         self.path = path
+        self.sizes = {"T": 3, "P": 2, "Y": 5, "X": 6}
+        self.loop_indices = tuple({"T": t, "P": p} for t in range(3) for p in range(2))
 
     def __enter__(self) -> _FakeNd2File:
         return self

@@ -37,9 +37,10 @@ def test_frame_qc_writes_every_product(scopeweave_registry, tmp_path: Path, stac
     run_dir = _frame_qc(scopeweave_registry, tmp_path, input=str(stacks), extra_metrics=["tenengrad", "gradient-energy"],
                         motion={"scope": "all", "attribution": "isolated"})
     for name in ("s0", "s1"):
-        rows = list(csv.DictReader(open(run_dir / name / "frame_qc.csv", encoding="utf-8")))
+        rows = list(csv.DictReader((run_dir / name / "frame_qc.csv").read_text(encoding="utf-8").splitlines()))
         assert list(rows[0])[:7] == ["frame", "sharpness", "corr_prev", "is_blurry", "is_shaken", "is_drift", "keep"]
-        assert rows[0]["corr_prev"] == "" and rows[1]["corr_prev"] != ""
+        assert rows[0]["corr_prev"] == ""
+        assert rows[1]["corr_prev"] != ""
         assert {"tenengrad", "gradient-energy"} <= set(rows[0])
         verdict = json.loads((run_dir / name / "frame_qc.json").read_text())
         assert verdict["best_frame"] == 5
@@ -48,7 +49,8 @@ def test_frame_qc_writes_every_product(scopeweave_registry, tmp_path: Path, stac
         for png in ("score_curve.png", "correlation_matrix.png", "montage.png", "report.html"):
             assert (run_dir / name / png).stat().st_size > 0
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["status"] == "ok" and report["results"]["n_stacks"] == 2
+    assert report["status"] == "ok"
+    assert report["results"]["n_stacks"] == 2
     assert (run_dir / "index.html").exists()
 
 
@@ -88,9 +90,11 @@ def test_calibration_ranks_metrics_and_writes_a_profile(scopeweave_registry, tmp
     outcome = run_session(plan_session(data, scopeweave_registry), scopeweave_registry, output_root=tmp_path / "runs")
     ranking = outcome.report["results"]["ranking"]
     assert ranking[0]["auc"] == 1.0
-    assert ranking[0]["tp"] == 3 and ranking[0]["fp"] == 0
+    assert ranking[0]["tp"] == 3
+    assert ranking[0]["fp"] == 0
     profile = read_profile(outcome.run_dir / "qc_profile.toml")
-    assert profile.metric == ranking[0]["metric"] and profile.rule == "floor"
+    assert profile.metric == ranking[0]["metric"]
+    assert profile.rule == "floor"
 
 
 @pytest.mark.parametrize(("method", "metric"), [("brent", "gradient-energy"), ("golden", "normalized-variance"),

@@ -52,7 +52,7 @@ class FakeSensor:
     width: int = 64
     height: int = 48
     serial: str = "S/N: 301234"
-    bit_depth: int = 16
+    bit_depth: int | None = 16
     valid_binnings: tuple[int, ...] = (1, 2, 4)
     external_pulses: int = 0
     frames_per_wait: int | None = None  # int mode: frames the camera delivers per wait (a burst can overflow)

@@ -4,7 +4,7 @@ from scopeweave.kinds.camera import Camera, Roi
 from scopeweave.kinds.component import Component
 from scopeweave.kinds.diffraction_mapper import DiffractionMapper
 from scopeweave.kinds.focus_model import FocusModel
-from scopeweave.kinds.frame_metric import FrameMetric
+from scopeweave.kinds.frame_metric import BatchFrameMetric, FrameMetric, score_frames
 from scopeweave.kinds.localizer import Localizer
 from scopeweave.kinds.stage import Stage
 from scopeweave.kinds.stage_corrector import StageCorrector
@@ -24,6 +24,7 @@ INTERFACE_OF_KIND: dict[str, type] = {
 
 __all__ = [
     "INTERFACE_OF_KIND",
+    "BatchFrameMetric",
     "Camera",
     "Component",
     "DiffractionMapper",
@@ -34,4 +35,5 @@ __all__ = [
     "Stage",
     "StageCorrector",
     "Workflow",
+    "score_frames",
 ]

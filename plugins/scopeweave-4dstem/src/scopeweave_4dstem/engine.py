@@ -36,7 +36,7 @@ from scopeweave_4dstem.matched_filter import confidence_report, softmax
 from scopeweave_4dstem.params import CalibrationParams, ComputeParams, PolarSettings
 from scopeweave_4dstem.preprocess import Preprocessor, central_keep_mask
 from scopeweave_4dstem.rotation import RotationEstimate, apply_rotation, estimate_rotation
-from scopeweave_4dstem.source import Block, FrameSource, close_cached_files
+from scopeweave_4dstem.source import Block, FrameSource, close_cached_files, frame_buffer
 from scopeweave_4dstem.stats import GroupMoments, group_index, merge_all
 from scopeweave_4dstem.templates import (
     ClusterStats,
@@ -138,8 +138,9 @@ def _stats_partition(partition: Partition, task: _StatsTask) -> GroupMoments:
     scan_x = task.source.scan_shape[1]
     n_pixels = task.source.frame_shape[0] * task.source.frame_shape[1]
     total = GroupMoments.empty(task.n_groups, n_pixels, xp)
+    buffer = frame_buffer(task.source, partition.blocks)
     for block in partition.blocks:
-        frames = task.source.read(block).reshape(block.n_frames, n_pixels)
+        frames = task.source.read(block, buffer).reshape(block.n_frames, n_pixels)
         values = task.preprocessor.apply(frames, xp)
         groups = task.groups[block.flat_indices(scan_x)]
         total = total.merge(GroupMoments.of_block(values, groups, task.n_groups, xp))
@@ -157,8 +158,9 @@ def _map_partition(partition: Partition, task: _MapTask) -> tuple[NDArray[np.int
     xp = array_module(task.backend)
     scan_x = task.source.scan_shape[1]
     indices, outputs = [], []
+    buffer = frame_buffer(task.source, partition.blocks)
     for block in partition.blocks:
-        responses = task.kernel.apply(task.source.read(block), xp)
+        responses = task.kernel.apply(task.source.read(block, buffer), xp)
         outputs.append(responses if isinstance(responses, np.ndarray) else responses.get())
         indices.append(block.flat_indices(scan_x))
     return np.concatenate(indices), np.concatenate(outputs).astype(np.float32, copy=False)

@@ -70,29 +70,65 @@ class MapKernel:
     log_transform
         Whether ``f`` is ``log(1 + max(I, 0))`` (else the identity, and all
         columns share one product).
+    tile_bytes
+        On the CPU a block is worked through in tiles of about this many
+        bytes of float32 patterns, so the cast, the log and the second
+        product find the tile in cache.
     """
 
     com_weights: NDArray[np.float32]
     filter_weights: NDArray[np.float32] | None
     log_transform: bool
+    tile_bytes: int = 2 * 1024 * 1024
+    _linear: NDArray[np.float32] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        linear = self.com_weights
+        if self.filter_weights is not None and not self.log_transform:
+            linear = np.concatenate([self.com_weights, self.filter_weights], axis=1)
+        object.__setattr__(self, "_linear", np.ascontiguousarray(linear, dtype=np.float32))
 
     @property
     def n_com_columns(self) -> int:
         """Columns holding CoM mask responses (they come first)."""
         return int(self.com_weights.shape[1])
 
+    @property
+    def n_columns(self) -> int:
+        """All output columns."""
+        extra = 0 if self.filter_weights is None else self.filter_weights.shape[1]
+        return self.n_com_columns + int(extra)
+
     def apply(self, frames: Any, xp: ModuleType = np) -> Any:
         """``(n, k_y, k_x)`` patterns to ``(n, m)`` float32 responses (CoM columns first)."""
         values = xp.asarray(frames)
-        values = values.reshape(values.shape[0], -1).astype(xp.float32, copy=False)
-        if self.filter_weights is None:
-            return values @ xp.asarray(self.com_weights)
-        if not self.log_transform:
-            weights = np.concatenate([self.com_weights, self.filter_weights], axis=1)
-            return values @ xp.asarray(weights)
-        com = values @ xp.asarray(self.com_weights)
+        values = values.reshape(values.shape[0], -1)
+        if xp is not np:
+            return self._apply_whole(values.astype(xp.float32, copy=False), xp)
+        n, n_pixels = values.shape
+        out = np.empty((n, self.n_columns), dtype=np.float32)
+        step = max(1, self.tile_bytes // (4 * n_pixels))
+        scratch = np.empty((min(step, n), n_pixels), dtype=np.float32) if self._needs_log else None
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            tile = values[start:stop].astype(np.float32, copy=False)
+            out[start:stop, : self._linear.shape[1]] = tile @ self._linear
+            if scratch is not None and self.filter_weights is not None:
+                logged = np.maximum(tile, 0, out=scratch[: stop - start])
+                np.log1p(logged, out=logged)
+                out[start:stop, self.n_com_columns :] = logged @ self.filter_weights
+        return out
+
+    @property
+    def _needs_log(self) -> bool:
+        return self.filter_weights is not None and self.log_transform
+
+    def _apply_whole(self, values: Any, xp: ModuleType) -> Any:
+        linear = values @ xp.asarray(self._linear)
+        if not self._needs_log:
+            return linear
         logged = xp.log1p(xp.maximum(values, 0))
-        return xp.concatenate([com, logged @ xp.asarray(self.filter_weights)], axis=1)
+        return xp.concatenate([linear, logged @ xp.asarray(self.filter_weights)], axis=1)
 
 
 def filter_weights(

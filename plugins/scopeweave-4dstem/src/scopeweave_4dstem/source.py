@@ -98,8 +98,9 @@ class FrameSource(Protocol):
         """The block's frames as ``(n, k_y, k_x)``, in :meth:`Block.flat_indices` order.
 
         ``out``, a C-contiguous buffer of the source's dtype with room for at
-        least ``n`` frames, is filled and a view of it returned (re-using one
-        buffer spares the page faults of a fresh allocation per block).
+        least ``n`` frames, may be filled and a view of it returned (re-using
+        one buffer spares the page faults of a fresh allocation per block); a
+        source that can hand out a view of memory it holds returns that instead.
         """
         ...
 
@@ -182,7 +183,7 @@ class ArraySource:
 
     def read(self, block: Block, out: NDArray[Any] | None = None) -> NDArray[Any]:
         frames = self.array[block.y0 : block.y1, block.x0 : block.x1]
-        if out is None and frames.flags.c_contiguous:
+        if frames.flags.c_contiguous:
             return frames.reshape(-1, *self.frame_shape)  # a view: no copy
         target = _target(out, (block.n_frames, *self.frame_shape), self.dtype)
         target.reshape(frames.shape)[...] = frames

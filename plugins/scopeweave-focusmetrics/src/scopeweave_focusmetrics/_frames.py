@@ -8,6 +8,7 @@ so that a new dtype never triggers a fresh compilation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,7 +55,7 @@ def kernel_ready(frame: NDArray[np.generic]) -> NDArray[np.generic]:
     return np.ascontiguousarray(frame, dtype=np.float64)
 
 
-def default_saturation_level(dtype: np.dtype[np.generic]) -> float | None:
+def default_saturation_level(dtype: np.dtype[Any]) -> float | None:
     """Full scale of an integer dtype (``255`` for uint8, ``65535`` for uint16); ``None`` for floats."""
     if np.issubdtype(dtype, np.integer):
         return float(np.iinfo(dtype).max)
@@ -63,7 +64,7 @@ def default_saturation_level(dtype: np.dtype[np.generic]) -> float | None:
     return None
 
 
-def saturated_fraction(frame: NDArray[np.generic], level: float | None) -> float:
+def saturated_fraction(frame: NDArray[Any], level: float | None) -> float:
     """Fraction of pixels at or above ``level`` (the dtype's full scale when ``None``).
 
     Float frames without an explicit level report 0.0: there is no full scale.

@@ -50,7 +50,8 @@ class Nd2Index:
         if loop_indices:
             coords = tuple({axis: int(entry.get(axis, 0)) for axis in loops} for entry in loop_indices)
         else:
-            coords = tuple(dict(zip(loops, values, strict=False)) for values in itertools.product(*(range(sizes[a]) for a in loops)))
+            grid = itertools.product(*(range(sizes[a]) for a in loops))
+            coords = tuple(dict(zip(loops, values, strict=True)) for values in grid)
         axis = frame_axis or ("Z" if sizes.get("Z", 1) > 1 else "T")
         if axis not in LOOP_AXES:
             raise ValueError(f"frame_axis must be one of {LOOP_AXES} (got {axis!r}).")

@@ -85,9 +85,13 @@ def _load(shared: SharedCore, config_path: str) -> None:
     try:
         core.loadSystemConfiguration(config_path)
     except FileNotFoundError:
-        folder = shared.mm_path or os.environ.get("MICROMANAGER_PATH") or "the Micro-Manager folder"
+        from pymmcore_plus import find_micromanager
+
+        folder = shared.mm_path or find_micromanager()
+        searched = f"then in the Micro-Manager folder {folder}" if folder else (
+            "and no Micro-Manager folder is installed: run `mmcore install` or set mm_path")
         raise ComponentError(f"{where} not found (relative names are looked up in the working directory "
-                             f"{os.getcwd()}, then in {folder}).") from None
+                             f"{os.getcwd()}, {searched}).") from None
     except Exception as exc:  # MMCore raises RuntimeError, Python devices anything
         message = " ".join(str(exc).split())
         hint = f"; {ADAPTER_HINT}" if "adapter" in message.lower() else ""

@@ -63,7 +63,24 @@ def _axis_terms(n: int, centre: float, sigma: float, e: np.ndarray, de_dc: np.nd
         g_prev = g
 
 
-@nb.njit(cache=True, fastmath={"reassoc", "contract"})
+@nb.njit(cache=True, inline="always")
+def _dot(x: np.ndarray, y: np.ndarray, n: int) -> float:
+    """``sum(x[:n] * y[:n])`` with four independent partial sums (no serial dependency chain)."""
+    s0 = s1 = s2 = s3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        s0 += x[j] * y[j]
+        s1 += x[j + 1] * y[j + 1]
+        s2 += x[j + 2] * y[j + 2]
+        s3 += x[j + 3] * y[j + 3]
+        j += 4
+    while j < n:
+        s0 += x[j] * y[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@nb.njit(cache=True)
 def _add_row(
     data: np.ndarray, mu: np.ndarray, deriv: np.ndarray, free_idx: np.ndarray, weight: np.ndarray,
     residual: np.ndarray, scaled: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
@@ -71,7 +88,6 @@ def _add_row(
     """Add one image row to the Fisher matrix (upper triangle) and the log-likelihood gradient.
 
     ``deriv[k, j]`` is d mu / d parameter k at column j (k = 7: the tied sigma).
-    The sums over a row are vectorised (reassociation allowed).
     """
     w = mu.shape[0]
     nfree = free_idx.shape[0]
@@ -79,18 +95,12 @@ def _add_row(
         weight[j] = 1.0 / mu[j]
         residual[j] = data[j] * weight[j] - 1.0
     for a in range(nfree):
-        ka = free_idx[a]
-        acc = 0.0
+        da = deriv[free_idx[a]]
         for j in range(w):
-            scaled[j] = deriv[ka, j] * weight[j]
-            acc += residual[j] * deriv[ka, j]
-        grad[a] += acc
+            scaled[j] = da[j] * weight[j]
+        grad[a] += _dot(residual, da, w)
         for b in range(a, nfree):
-            kb = free_idx[b]
-            acc = 0.0
-            for j in range(w):
-                acc += scaled[j] * deriv[kb, j]
-            fisher[a, b] += acc
+            fisher[a, b] += _dot(scaled, deriv[free_idx[b]], w)
 
 
 @nb.njit(cache=True)

@@ -126,7 +126,7 @@ class FocusMetric:
     def _finish(self, score: float, frame: NDArray[np.generic]) -> float:
         if not self.normalised:
             return score
-        mean = float(np.mean(frame, dtype=np.float64)) - float(getattr(self.params, "offset_adu", 0.0))
+        mean = float(np.asarray(frame).mean(dtype=np.float64)) - float(getattr(self.params, "offset_adu", 0.0))
         if not mean > 0:
             return 0.0
         return score / mean ** float(self.raw_gain_exponent)

@@ -177,7 +177,7 @@ class HistogramRange(FocusMetric):
     def _score(self, frame: NDArray[np.generic]) -> float:
         if self.percentiles == (0.0, 100.0):
             return float(frame.max()) - float(frame.min())
-        low, high = np.percentile(frame, self.percentiles)
+        low, high = np.percentile(frame.astype(np.float64), self.percentiles)
         return float(high - low)
 
 

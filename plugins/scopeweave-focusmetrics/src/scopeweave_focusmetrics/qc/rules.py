@@ -139,7 +139,8 @@ def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_
     """Fit a Gaussian (+ offset) or a parabola to the focus curve, robustly; flag frames far below it.
 
     The parabola is fitted between the first and the last frame scoring in the top half of the range (a
-    parabola only describes the top of a focus curve; frames inside that window are fitted even when low). Returns ``None`` with fewer than 5 points.
+    parabola only describes the top of a focus curve; frames inside that window are fitted even when low).
+    Returns ``None`` with fewer than 5 points.
     """
     oriented = scores if higher_is_sharper else -scores
     index = np.arange(len(scores), dtype=np.float64)
@@ -157,8 +158,9 @@ def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_
             return p[0] + p[1] * np.exp(-0.5 * ((x - p[2]) / p[3]) ** 2)
 
         start = np.array([0.0, 1.0, peak_at, max(len(scores) / 6.0, 1.0)])
+        n = len(scores)
         fitted = optimize.least_squares(lambda p: model(p, index[ok]) - y[ok], start, loss="soft_l1", f_scale=0.05,
-                                        bounds=([-1, 0, -len(scores), 0.3], [1, 3, 2 * len(scores), 10 * len(scores)]))
+                                        bounds=([-1, 0, -n, 0.3], [1, 3, 2 * n, 10 * n]))
         params = fitted.x
         fit = model(params, index)
         used = ok
@@ -175,7 +177,7 @@ def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_
             residual = y[used] - np.polyval(coefficients, index[used])
             scale = max(robust_sigma(residual), 1e-6)
             weights = np.sqrt(np.minimum(1.0, 1.5 * scale / np.maximum(np.abs(residual), 1e-12)))
-        fit = np.polyval(coefficients, index)
+        fit = np.asarray(np.polyval(coefficients, index), dtype=np.float64)
         a, b = coefficients[0], coefficients[1]
         position = float(-b / (2 * a)) if a < 0 else peak_at
         width = float(np.sqrt(-1.0 / (2 * a))) if a < 0 else float("nan")
@@ -184,7 +186,8 @@ def fit_focus_curve(scores: NDArray[np.float64], rule: MotionRule, *, higher_is_
     sigma = robust_sigma(residual[used])
     outliers = np.zeros(len(scores), dtype=bool)
     # Motion (blur during the exposure, a shaken frame) only ever lowers sharpness below the curve.
-    outliers[used] = (-residual[used] > rule.curve_k * sigma) & (-residual[used] > rule.curve_min_residual)
+    below = -residual[used]
+    outliers[used] = (below > rule.curve_k * sigma) & (below > rule.curve_min_residual)
     error = float(np.abs(residual[used]).sum())
     reliability = 20 * np.log10(np.count_nonzero(used) / error) if error > 0 else float("inf")
     return CurveFit(model=rule.curve_fit, peak_position=position, width=width, residual=residual,

@@ -33,8 +33,8 @@ import math
 
 import attrs
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional as F  # noqa: N812 - the PyTorch convention
 
 from scopeweave_puncta.deep.model import HybridOutput
 from scopeweave_puncta.deep.params import LossParams

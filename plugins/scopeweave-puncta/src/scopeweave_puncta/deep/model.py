@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import attrs
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional as F  # noqa: N812 - the PyTorch convention
 
 from scopeweave_puncta.deep.params import ModelConfig
 
@@ -108,7 +108,8 @@ class LocalizationDecoder(nn.Module):
         self.uncertainty = _Head(width, 3)
         self.background = _Head(width, 1)
         last = self.detection[-1]
-        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        assert isinstance(last, nn.Conv2d)
+        assert last.bias is not None
         nn.init.constant_(last.bias, DETECTION_BIAS_INIT)
 
     def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -57,6 +57,7 @@ def _check(predicate: Callable[[Any], bool], text: str) -> Callable[[object, att
 _positive = _check(lambda v: v > 0, "> 0")
 _non_negative = _check(lambda v: v >= 0, ">= 0")
 _fraction = _check(lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
+_non_empty = _check(lambda v: len(v) > 0, "a non-empty list")
 _open_fraction = _check(lambda v: 0.0 < v < 1.0, "strictly between 0 and 1")
 
 
@@ -493,7 +494,7 @@ class HybridUNetParams:
         Device, batching and thresholds.
     """
 
-    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_check(len, "a non-empty list of paths"))
+    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
     camera: CameraModel = attrs.field(factory=CameraModel)
     prediction: PredictionParams = attrs.field(factory=PredictionParams)
 
@@ -526,8 +527,8 @@ class InferParams:
         A calcium event further than this from every track keeps ``punctum_id = -1``.
     """
 
-    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_check(len, "a non-empty list of paths"))
-    inputs: tuple[str, ...] = attrs.field(converter=_strings, validator=_check(len, "a non-empty list"))
+    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
+    inputs: tuple[str, ...] = attrs.field(converter=_strings, validator=_non_empty)
     pixel_size_nm: float = attrs.field(default=0.0, validator=_non_negative)
     camera: CameraModel = attrs.field(factory=CameraModel)
     camera_from_metadata: bool = True
@@ -600,9 +601,9 @@ class DeepEvaluateParams:
         Largest distance between a calcium event and the track it is assigned to.
     """
 
-    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_check(len, "a non-empty list of paths"))
+    checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
     scenarios: tuple[Scenario, ...] = attrs.field(factory=_default_scenarios, converter=tuple,
-                                                  validator=_check(len, "a non-empty list"))
+                                                  validator=_non_empty)
     movies_per_scenario: int = attrs.field(default=3, validator=_at_least(1))
     frames: int = attrs.field(default=50, validator=_at_least(1))
     image_size_px: tuple[int, int] = attrs.field(default=(64, 64), converter=lambda v: (int(v[0]), int(v[1])))

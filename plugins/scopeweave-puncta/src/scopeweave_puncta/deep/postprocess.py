@@ -27,9 +27,9 @@ from typing import Any
 import attrs
 import numpy as np
 import torch
-import torch.nn.functional as F
 from numpy.typing import NDArray
 from scipy import ndimage
+from torch.nn import functional as F  # noqa: N812 - the PyTorch convention
 
 from scopeweave_puncta.ground_truth import CalciumEvents
 from scopeweave_puncta.table import LocalizationTable, px_to_nm

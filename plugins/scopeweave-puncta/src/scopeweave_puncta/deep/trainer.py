@@ -30,12 +30,12 @@ import torch
 from scopeweave.atomic import write_text_atomic
 from scopeweave.errors import ScopeweaveError
 from scopeweave_puncta.deep.batches import collate
-from scopeweave_puncta.deep.figures import plot_training_curves
 from scopeweave_puncta.deep.checkpoint import check_compatible, load_checkpoint, load_encoder, save_checkpoint
+from scopeweave_puncta.deep.figures import plot_training_curves
 from scopeweave_puncta.deep.inference import resolve_device
 from scopeweave_puncta.deep.losses import HybridLoss
 from scopeweave_puncta.deep.model import HybridUNet
-from scopeweave_puncta.deep.params import TrainParams, TrainingStage
+from scopeweave_puncta.deep.params import TrainingStage, TrainParams
 from scopeweave_puncta.deep.training_data import SyntheticSampler, ThunderstormSampler, TrainingSample
 from scopeweave_puncta.deep.validation import ValidationSet
 
@@ -274,7 +274,8 @@ class Trainer:
             {"params": list(loss_fn.parameters()), "weight_decay": 0.0},
         ], lr=p.stages[0].learning_rate)
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-        start, history, best = 0, [], {"metric": p.best_metric, "value": None, "step": None}
+        start, history = 0, []
+        best: dict[str, Any] = {"metric": p.best_metric, "value": None, "step": None}
         if p.init_checkpoint is not None:
             data = load_checkpoint(p.init_checkpoint)
             check_compatible(model, data, p.init_checkpoint)

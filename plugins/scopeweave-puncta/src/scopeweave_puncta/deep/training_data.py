@@ -25,10 +25,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scopeweave.errors import ScopeweaveError
+from scopeweave_puncta.camera_model import CameraModel
 from scopeweave_puncta.deep.movies import open_movie
 from scopeweave_puncta.deep.params import ModelConfig, SyntheticLevel, ThunderstormSource, TrainingSimulation
 from scopeweave_puncta.deep.preprocess import calcium_dff, calcium_f0, context_indices, f0_frame_indices, puncta_input
-from scopeweave_puncta.camera_model import CameraModel
 from scopeweave_puncta.localization_io import read_localizations
 from scopeweave_puncta.simulate import SimulationParams, simulate_sample
 from scopeweave_puncta.table import nm_to_px
@@ -205,8 +205,9 @@ class ThunderstormSampler:
                                   f"{puncta.shape[0]} frames of {source.movie}.")
         x, y = table.xy_px(source.pixel_size_nm)
         keep = np.isfinite(table.photons) & (table.photons >= self.label_photon_min)
-        return _RealMovie(camera=source.camera, puncta=puncta, calcium=calcium, f0=f0, frame=table.frame[keep], x_px=x[keep], y_px=y[keep],
-                          photons=table.photons[keep], background=table.background[keep])
+        return _RealMovie(camera=source.camera, puncta=puncta, calcium=calcium, f0=f0, frame=table.frame[keep],
+                          x_px=x[keep], y_px=y[keep], photons=table.photons[keep],
+                          background=table.background[keep])
 
     def sample(self, index: int) -> TrainingSample:
         """Random window ``index`` (deterministic)."""

@@ -109,7 +109,7 @@ class InferWorkflow:
         if not samples:
             raise ScopeweaveError(f"inputs: no movie found in {list(p.inputs)}.")
         movies = {s.name: open_movie(s.require("movie", "inference")) for s in samples}
-        rows = []
+        rows: list[dict[str, Any]] = []
         context.events.emit("inference_start", device=str(predictor.device), samples=len(samples),
                             ensemble=len(predictor.members))
         with context.progress("frames", sum(m.shape[0] for m in movies.values())) as bar:
