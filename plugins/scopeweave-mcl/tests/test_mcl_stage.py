@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scopeweave_mcl import MadlibError, NanoDriveParams, NanoDriveStage
+from scopeweave_mcl import InMemoryNanoDrive, MadlibError, NanoDriveParams, NanoDriveStage
 
 from scopeweave.errors import ComponentError, StageLimitError
 from scopeweave.testing import StageContract
@@ -240,12 +240,25 @@ def test_a_library_that_is_not_madlib(install_fake_madlib: Callable[..., Any]) -
         _stage(installed.path).initialize()
 
 
+def test_in_memory_backend_takes_the_serial_number() -> None:
+    with NanoDriveStage(NanoDriveParams(limits_um=(0.0, 200.0), backend="memory", serial_number=2849)) as stage:
+        assert stage.serial_number == 2849
+
+
 def test_in_memory_backend_quantises_and_rejects_out_of_range_writes() -> None:
     with NanoDriveStage(NanoDriveParams(limits_um=(0.0, 200.0), backend="memory", settle_ms=0.0)) as stage:
         assert stage.source == "in-memory simulation"
         stage.move_to_um((0.3,))
         assert stage.position_um()[0] == pytest.approx(round(0.3 / STEP_UM) * STEP_UM, abs=1e-12)
         assert stage.position_um()[0] != 0.3
+    drive = InMemoryNanoDrive(range_um=100.0)
+    handle = drive.init_handle()
+    assert drive.init_handle() == 0, "a controller has one owner"
+    assert drive.single_write_n(100.5, 3, handle) == -6  # MCL_ARGUMENT_ERROR
+    assert drive.single_write_n(50.0, 4, handle) == -7  # MCL_INVALID_AXIS
+    assert drive.single_read_n(3, handle + 1) == -8.0  # MCL_INVALID_HANDLE
+    drive.release_handle(handle)
+    assert drive.single_write_n(50.0, 3, handle) == -8
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def config_text(world_name: str, *, extra: str = "", camera_class: str = "Astigm
         "Property,Core,Initialize,1",
         f"#py Property,Z,World,{world_name}",
         f"#py Property,XY,World,{world_name}",
-        f"#py Property,Cam,World,{world_name}" if camera_class == "AstigmaticCamera" else "",
+        f"#py Property,Cam,World,{world_name}" if camera_class != "BrokenCamera" else "",
         "#py Property,Core,Camera,Cam",
         "#py Property,Core,Focus,Z",
         "#py Property,Core,XYStage,XY",

@@ -224,3 +224,10 @@ class BrokenCamera(SimpleCameraDevice):
 
     def snap(self, buffer: np.ndarray) -> Mapping[str, str]:
         raise ConnectionError("camera unplugged")
+
+
+class GridCamera(AstigmaticCamera):
+    """A camera whose ROI snaps to a 4-pixel grid, as many sCMOS sub-arrays do."""
+
+    def set_roi(self, x: int, y: int, width: int, height: int) -> None:
+        super().set_roi(x - x % 4, y - y % 4, max(width - width % 4, 4), max(height - height % 4, 4))

@@ -152,6 +152,16 @@ def test_roi_is_applied_by_the_core(microscope: Any) -> None:
         assert camera.link.core.getROI("Cam") == [0, 0, 64, 48]
 
 
+def test_a_roi_the_camera_would_change_is_refused(make_microscope: Callable[..., Any]) -> None:
+    scope = make_microscope(camera_class="GridCamera")
+    with camera_of(scope, roi_px=(8, 8, 16, 16)) as camera:
+        with pytest.raises(ValueError, match=r"would apply \(x, y, width, height\) = \(0, 0, 8, 8\)"):
+            camera.set_roi(Roi(x_px=2, y_px=3, width_px=10, height_px=9))
+        assert camera.roi == Roi(x_px=8, y_px=8, width_px=16, height_px=16)
+        assert camera.link.core.getROI("Cam") == [8, 8, 16, 16]
+        assert camera.snap().shape == (16, 16)
+
+
 def test_roi_from_params(microscope: Any) -> None:
     with camera_of(microscope, roi_px=(4, 8, 16, 12)) as camera:
         assert camera.snap().shape == (12, 16)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from scopeweave_sim.params import SimXYParams
 from scopeweave_sim.stages import SimXYStage
 
@@ -20,7 +19,7 @@ def _true_after(params: SimXYParams, moves: list[tuple[float, float]]) -> list[t
 
 def test_new_fields_default_to_no_error() -> None:
     moves = [(10.0, 0.0), (0.0, 5.0), (20.0, 5.0), (-3.0, -7.0)]
-    for (x, y), target in zip(_true_after(SimXYParams(), moves), moves):
+    for (x, y), target in zip(_true_after(SimXYParams(), moves), moves, strict=False):
         assert (x, y) == pytest.approx(target)
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from scopeweave_stagecorrect.corrector import BacklashStateParams, LutAffineParams, StoredCorrector
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from scopeweave_stagecorrect.corrector import StoredCorrector
 
 from scopeweave.testing import RegistrationContract, StageCorrectorContract
-from scopeweave_stagecorrect.corrector import StoredCorrector
 
 
 class TestRegistration(RegistrationContract):

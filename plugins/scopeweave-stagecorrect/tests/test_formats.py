@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from scopeweave_stagecorrect.formats.bigstitcher import (
     BigStitcherError,
     PairwiseResult,
@@ -38,7 +37,8 @@ tile_002.tif; ; (921.6, 0.0)
 
 def test_fiji_example_round_trips_exactly() -> None:
     config = parse_tile_configuration(FIJI)
-    assert config.dim == 2 and not config.multiseries
+    assert config.dim == 2
+    assert not config.multiseries
     assert config.positions_xy == [(0.0, 0.0), (921.6, 0.0)]
     assert [t.file for t in config.tiles] == ["tile_001.tif", "tile_002.tif"]
     assert format_tile_configuration(config) == FIJI
@@ -47,7 +47,8 @@ def test_fiji_example_round_trips_exactly() -> None:
 def test_three_d_multiseries_and_confidence_comments() -> None:
     text = "dim = 3\nmultiseries = true\n# a comment\nscan.czi; 0; (1.5, -2.0, 3.0)\nscan.czi; 1; (101.5, -2.0, 3.0)\n"
     config = parse_tile_configuration(text)
-    assert config.dim == 3 and config.multiseries
+    assert config.dim == 3
+    assert config.multiseries
     assert [t.series for t in config.tiles] == [0, 1]
     moved = config.with_positions([(10.0, 20.0), (110.0, 20.0)], [0.93, None])
     written = format_tile_configuration(moved)
@@ -133,11 +134,14 @@ BIGSTITCHER = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_bigstitcher_pairwise_results() -> None:
     results = parse_stitching_results(BIGSTITCHER)
-    assert results[0].setups_a == (0,) and results[0].setups_b == (1,)
+    assert results[0].setups_a == (0,)
+    assert results[0].setups_b == (1,)
     assert results[0].shift_px == (5.0, -3.0, 2.0)
-    assert results[0].correlation == 0.93 and results[0].hash == 12.0
+    assert results[0].correlation == 0.93
+    assert results[0].hash == 12.0
     assert results[0].bbox_px == (0.0, 0.0, 0.0, 100.0, 200.0, 1.0)
-    assert results[1].setups_a == (1, 2) and results[1].shift_px == (-1.5, 0.25, 0.0)
+    assert results[1].setups_a == (1, 2)
+    assert results[1].shift_px == (-1.5, 0.25, 0.0)
     again = parse_stitching_results(format_stitching_results(results))
     assert again == results
     assert "<shift>1.0 0.0 0.0 5.0 0.0 1.0 0.0 -3.0 0.0 0.0 1.0 2.0</shift>" in format_stitching_results(results)
@@ -175,7 +179,8 @@ def test_czi_stage_positions_through_libczi(tmp_path: Path) -> None:
     assert positions[0] == pytest.approx((5000.0 / 0.25, 7000.0 / 0.25))
     assert positions[1][0] - positions[0][0] == pytest.approx(90 + 0.3 / 0.25)
     image = read_czi_tile_image(path, mosaic.tiles[4])
-    assert image.dtype == np.float32 and np.array_equal(image, tiles[3].image)
+    assert image.dtype == np.float32
+    assert np.array_equal(image, tiles[3].image)
 
 
 def test_czi_errors(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import math
 from dataclasses import replace
 
 import pytest
-
 from scopeweave_stagecorrect.pure import classify_moves, get_model, grid_layout, learn, predict, state_sequence
 from scopeweave_stagecorrect.pure.models import SEED_V2_LUT
 from scopeweave_stagecorrect.pure.movement import debug_report, lut_mask, mask_name, state_code
@@ -31,9 +30,9 @@ def with_x_backlash(meta: list[tuple[float, float]], backlash_px: float) -> list
 
 def rms(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
     n = len(a)
-    mx = sum(q[0] - p[0] for p, q in zip(a, b)) / n
-    my = sum(q[1] - p[1] for p, q in zip(a, b)) / n
-    return math.sqrt(sum((q[0] - p[0] - mx) ** 2 + (q[1] - p[1] - my) ** 2 for p, q in zip(a, b)) / n)
+    mx = sum(q[0] - p[0] for p, q in zip(a, b, strict=False)) / n
+    my = sum(q[1] - p[1] for p, q in zip(a, b, strict=False)) / n
+    return math.sqrt(sum((q[0] - p[0] - mx) ** 2 + (q[1] - p[1] - my) ** 2 for p, q in zip(a, b, strict=False)) / n)
 
 
 def test_injected_10um_x_backlash_is_detected_and_corrected() -> None:
@@ -86,7 +85,7 @@ def test_corrections_applied_at_each_transition() -> None:
     }
     profile = Profile(model="backlash-state", offsets=offsets, num_sessions=1)
     corrected = predict(profile, MOVES)
-    applied = [(c[0] - m[0], c[1] - m[1]) for c, m in zip(corrected, MOVES)]
+    applied = [(c[0] - m[0], c[1] - m[1]) for c, m in zip(corrected, MOVES, strict=False)]
     expected = [
         (0.0, 0.0),  # START
         (1.0, 0.0),  # RIGHT
@@ -153,6 +152,7 @@ def test_grid_layout_and_debug_output_as_in_the_seed() -> None:
     assert grid_layout(positions) == ["0x00", "xxxx", "00xx", "00xx", "000x"]
     report = debug_report(positions, classify_moves(positions), codes=["A"] * 10)
     lines = report.splitlines()
-    assert lines[0] == "=== GRID LAYOUT ===" and lines[6] == "=== STATE SEQUENCE ==="
+    assert lines[0] == "=== GRID LAYOUT ==="
+    assert lines[6] == "=== STATE SEQUENCE ==="
     assert lines[7].startswith("start, ")
     assert lines[8] == "=== STATE CODES ==="

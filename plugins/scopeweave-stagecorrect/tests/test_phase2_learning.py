@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-
 from scopeweave_stagecorrect.corrector import LearningError, StoredCorrector
 from scopeweave_stagecorrect.pure import classify_moves, get_model, learn, lut_mask, predict, status_message
 from scopeweave_stagecorrect.pure.profile import Profile
@@ -28,7 +28,7 @@ def lut_truth(meta: list[tuple[float, float]], *, noise_px: float = 0.0, seed: i
               offsets: dict[int, tuple[float, float]] = INJECTED) -> list[tuple[float, float]]:
     rng = random.Random(seed)
     out = []
-    for (x, y), move in zip(meta, classify_moves(meta)):
+    for (x, y), move in zip(meta, classify_moves(meta), strict=False):
         mask = lut_mask(move, idle_axis="hold")
         ox, oy = offsets.get(mask, (0.0, 0.0)) if mask is not None else (0.0, 0.0)
         out.append((1.01 * x - 0.002 * y + ox + rng.gauss(0, noise_px) + 100.0,
@@ -43,7 +43,7 @@ def hold_profile() -> Profile:
 
 def test_errors_are_extracted_per_movement_class() -> None:
     meta = raster()
-    learned, report = learn(hold_profile(), meta, lut_truth(meta), [1.0] * len(meta), learn_thermal=False)
+    _learned, report = learn(hold_profile(), meta, lut_truth(meta), [1.0] * len(meta), learn_thermal=False)
     for mask, (x, y) in INJECTED.items():
         estimate = report["classes"][str(mask)]["session_estimate_px"]
         assert estimate == pytest.approx([x, y], abs=0.01), mask
@@ -84,7 +84,7 @@ def test_learning_tracks_a_changed_stage_at_the_learning_rate() -> None:
                            learn_thermal=False, learning_rate=0.3)
         values.append(profile.offsets["3"].x_px)
     assert values[0] == pytest.approx(5.0, abs=1e-3)
-    assert all(b > a for a, b in zip(values, values[1:]))  # moves steadily towards the new value
+    assert all(b > a for a, b in itertools.pairwise(values))  # moves steadily towards the new value
     first_step = (values[1] - values[0]) / 10.0
     assert 0.25 < first_step < 0.6  # about the learning rate once the evidence has built up
     assert values[-1] == pytest.approx(15.0, abs=0.5)

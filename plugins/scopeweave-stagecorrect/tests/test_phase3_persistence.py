@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from scopeweave_stagecorrect.corrector import LutAffineParams, StoredCorrector
 from scopeweave_stagecorrect.store import ProfileKey, ProfileStore, SettingsFileError, migrate_document
 
@@ -59,7 +58,8 @@ def test_two_processes_learning_at_once_lose_nothing(tmp_path: Path) -> None:
     store = ProfileStore(settings)
     shared = store.load(ProfileKey("scope-a", "default", "lut-affine"))
     alone = store.load(ProfileKey("scope-b", "default", "lut-affine"))
-    assert shared is not None and alone is not None
+    assert shared is not None
+    assert alone is not None
     assert shared.num_sessions == 12  # every update of both processes is kept
     assert alone.num_sessions == 6
     assert len(shared.history) == 12
@@ -71,7 +71,8 @@ def test_other_keys_of_a_shared_settings_file_are_kept(tmp_path: Path,
     settings.write_text(json.dumps({"last_input_dir": "/data", "performance_scale": 1.0}))
     make_corrector(settings_path=str(settings)).learn(META, TRUTH, [1.0] * len(META))
     document = json.loads(settings.read_text())
-    assert document["last_input_dir"] == "/data" and document["performance_scale"] == 1.0
+    assert document["last_input_dir"] == "/data"
+    assert document["performance_scale"] == 1.0
     assert not list(tmp_path.glob(".stitcher.json.*"))  # no temporary file left behind
 
 
@@ -104,7 +105,8 @@ def test_seed_v1_settings_are_migrated(tmp_path: Path) -> None:
     settings.write_text(json.dumps(SEED_V1))
     store = ProfileStore(settings)
     profile = store.load(ProfileKey("default", "default", "backlash-state"))
-    assert profile is not None and profile.preset == "migrated-seed-v1"
+    assert profile is not None
+    assert profile.preset == "migrated-seed-v1"
     assert profile.num_sessions == 3
     assert profile.affine.scale_x == 1.0326
     assert profile.affine.skew_xy == pytest.approx(0.0066)  # the v1 code added +skew_xy * y: sign flipped
@@ -124,7 +126,8 @@ def test_seed_v2_correction_matrices_are_migrated(tmp_path: Path) -> None:
     assert version == 1
     raw = document["stagecorrect"]["profiles"]["zeiss_axio_1"]["default"]["lut-affine"]
     assert raw["offsets"]["9"]["x_px"] == -30.4
-    assert raw["dataset_size"] == 251 and raw["settings"]["sweep_limit_px"] == 500.0
+    assert raw["dataset_size"] == 251
+    assert raw["settings"]["sweep_limit_px"] == 500.0
 
 
 @pytest.mark.parametrize(
@@ -151,7 +154,7 @@ def test_delete_and_list(tmp_path: Path, make_corrector: Callable[..., StoredCor
     make_corrector(microscope="a").learn(META, TRUTH, [1.0] * len(META))
     make_corrector("backlash-state", microscope="b").learn(META, TRUTH, [1.0] * len(META))
     store = ProfileStore(tmp_path / "settings.json")
-    assert {str(k) for k in store.keys()} == {"a/default/lut-affine", "b/default/backlash-state"}
+    assert {str(k) for k in store.profile_keys()} == {"a/default/lut-affine", "b/default/backlash-state"}
     assert store.delete(ProfileKey("a", "default", "lut-affine"))
     assert not store.delete(ProfileKey("a", "default", "lut-affine"))
-    assert [str(k) for k in store.keys()] == ["b/default/backlash-state"]
+    assert [str(k) for k in store.profile_keys()] == ["b/default/backlash-state"]

@@ -65,6 +65,7 @@ def test_apply_and_learn_without_numpy(tmp_path) -> None:
     assert abs(result["left_x"] - 6.0) < 1e-3  # the injected backlash between left and right approaches
     dx0 = result["truth"][0][0] - result["corrected"][0][0]
     dy0 = result["truth"][0][1] - result["corrected"][0][1]
-    for (cx, cy), (tx, ty) in zip(result["corrected"], result["truth"]):
-        assert abs(tx - cx - dx0) < 1e-3 and abs(ty - cy - dy0) < 1e-3
+    for (cx, cy), (tx, ty) in zip(result["corrected"], result["truth"], strict=False):
+        assert abs(tx - cx - dx0) < 1e-3
+        assert abs(ty - cy - dy0) < 1e-3
     assert "=== GRID LAYOUT ===" in result["debug"]

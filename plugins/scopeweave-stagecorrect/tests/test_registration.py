@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage
-
 from scopeweave_stagecorrect.registration import Link, register_pair, register_tiles, solve_positions
 from scopeweave_stagecorrect.synthetic import make_specimen
 
@@ -35,7 +34,8 @@ def test_the_search_radius_bounds_the_correction() -> None:
     a = _tile(200.0, 200.0)
     b = _tile(200.0 + 96.0 + 12.0, 200.0)
     found = register_pair(a, b, (96.0, 0.0), search_radius_px=15)
-    assert found is not None and found.offset_px == pytest.approx((108.0, 0.0), abs=0.15)
+    assert found is not None
+    assert found.offset_px == pytest.approx((108.0, 0.0), abs=0.15)
     narrow = register_pair(a, b, (96.0, 0.0), search_radius_px=5)
     assert narrow is None or narrow.ncc < 0.5 or abs(narrow.correction_px[0]) <= 5.5
 

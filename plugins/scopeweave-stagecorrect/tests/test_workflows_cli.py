@@ -11,10 +11,6 @@ import numpy as np
 import pytest
 import tifffile
 from click.testing import CliRunner
-
-from scopeweave.cli import cli
-from scopeweave.registry import Registry
-from scopeweave.session import plan_session, run_session
 from scopeweave_stagecorrect.formats.czi_writer import CziTileToWrite, write_mosaic_czi
 from scopeweave_stagecorrect.formats.tileconfig import (
     TileConfiguration,
@@ -23,6 +19,10 @@ from scopeweave_stagecorrect.formats.tileconfig import (
     write_tile_configuration,
 )
 from scopeweave_stagecorrect.synthetic import cut_tile, make_specimen
+
+from scopeweave.cli import cli
+from scopeweave.registry import Registry
+from scopeweave.session import plan_session, run_session
 
 SHAPE = (96, 96)
 PIXEL_UM = 0.5
@@ -48,7 +48,7 @@ def tile_folder(tmp_path: Path) -> dict[str, Any]:
     truth = _truth(meta)
     specimen = make_specimen((420, 460), seed=2)
     entries, images = [], []
-    for i, (position, true) in enumerate(zip(meta, truth)):
+    for i, (position, true) in enumerate(zip(meta, truth, strict=False)):
         name = f"tile_{i:02d}.tif"
         image = cut_tile(specimen, true, SHAPE)
         tifffile.imwrite(folder / name, image.astype(np.uint16))
@@ -103,7 +103,8 @@ def test_register_learn_correct_loop_in_sessions(scopeweave_registry: Registry, 
     assert (tile_folder["folder"] / "TileConfiguration.corrected.txt").exists()
     debug = (corrected.run_dir / "classification.txt").read_text()
     assert "=== GRID LAYOUT ===\nxxxx\nxxxx\nxxxx" in debug
-    assert "STATE CODES" in debug and "R_TO_L" in debug
+    assert "STATE CODES" in debug
+    assert "R_TO_L" in debug
     # A second registration from the corrected priors searches a much smaller window.
     second = _run(_session("stitch-register", {"input": config, "pixel_size_um": PIXEL_UM}, settings),
                   scopeweave_registry, tmp_path / "runs")
@@ -134,14 +135,15 @@ def test_czi_input_end_to_end(scopeweave_registry: Registry, tile_folder: dict[s
     tiles = [CziTileToWrite(image=image.astype(np.uint16),
                             stage_um=((x + SHAPE[1] / 2) * PIXEL_UM, (y + SHAPE[0] / 2) * PIXEL_UM),
                             pixel_xy=(int(x), int(y)), acquisition_time=t0 + dt.timedelta(seconds=i))
-             for i, (image, (x, y)) in enumerate(zip(tile_folder["images"], tile_folder["meta"]))]
+             for i, (image, (x, y)) in enumerate(zip(tile_folder["images"], tile_folder["meta"], strict=False))]
     czi = tmp_path / "scan.czi"
     write_mosaic_czi(czi, tiles, pixel_size_um=PIXEL_UM)
     settings = tmp_path / "settings.json"
     run = _run(_session("stitch-register", {"input": str(czi), "priors": "metadata", "learn": True}, settings),
                scopeweave_registry, tmp_path / "runs")
     text = (run.run_dir / "TileConfiguration.registered.txt").read_text()
-    assert "multiseries = true" in text and "scan.czi; 11; (" in text
+    assert "multiseries = true" in text
+    assert "scan.czi; 11; (" in text
     registered = read_tile_configuration(run.run_dir / "TileConfiguration.registered.txt")
     assert _rms_vs(registered.positions_xy, tile_folder["truth"]) < 0.5
     corrected = _run(_session("stage-correct", {"input": str(czi)}, settings), scopeweave_registry, tmp_path / "runs")
@@ -170,13 +172,16 @@ def test_cli_loop(tile_folder: dict[str, Any], tmp_path: Path, scopeweave_regist
     assert "Corrections from 2 session(s)" in done.output
     assert json.loads((tmp_path / "r.json").read_text())["registered_format"] == "fiji"
     done = runner.invoke(cli, ["stage-profile", "show", *common])
-    assert done.exit_code == 0 and "axio/default/backlash-state" in done.output and "left" in done.output
+    assert done.exit_code == 0
+    assert "axio/default/backlash-state" in done.output
+    assert "left" in done.output
     done = runner.invoke(cli, ["stage-profile", "list", "--settings", str(tmp_path / "s.json")])
     assert done.output.strip() == "axio/default/backlash-state"
     done = runner.invoke(cli, ["stage-profile", "reset", "--yes", *common])
     assert "No corrections learned yet" in done.output
     done = runner.invoke(cli, ["stage-correct", str(tmp_path / "missing.txt"), *common])
-    assert done.exit_code == 2 and "missing.txt: file not found" in done.output
+    assert done.exit_code == 2
+    assert "missing.txt: file not found" in done.output
 
 
 def test_bad_parameters_are_reported_by_the_session(scopeweave_registry: Registry, tmp_path: Path) -> None:
@@ -187,5 +192,6 @@ def test_bad_parameters_are_reported_by_the_session(scopeweave_registry: Registr
     with pytest.raises(SessionError) as info:
         plan_session(data, scopeweave_registry)
     message = str(info.value)
-    assert "$.workflow.params.priors" in message and "$.workflow.params.search_radius_px" in message
+    assert "$.workflow.params.priors" in message
+    assert "$.workflow.params.search_radius_px" in message
     assert "$.components.corr.params.learning_rate" in message

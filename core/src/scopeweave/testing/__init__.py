@@ -22,6 +22,7 @@ from scopeweave.testing.contracts import (
     StageContract,
 )
 from scopeweave.testing.contracts.diffraction_mapper import DiffractionMapperContract as DiffractionMapperContract
+from scopeweave.testing.contracts.focus_model import FocusModelContract as FocusModelContract
 from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
 from scopeweave.testing.contracts.stage_corrector import StageCorrectorContract as StageCorrectorContract
 from scopeweave.testing.fixtures import isolated_registry

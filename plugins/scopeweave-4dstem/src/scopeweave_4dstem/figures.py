@@ -58,7 +58,7 @@ def save_template_montage(
 ) -> None:
     """Per cluster: its mean pattern, differential template and gate (with coverage)."""
     n = len(cluster_ids)
-    figure = _figure(7.5, 2.5 * n + 0.3)
+    figure = _figure(9.0, 2.6 * n + 0.4)
     axes = figure.subplots(n, 3, squeeze=False)
     for row, c in enumerate(cluster_ids):
         limit = float(np.abs(templates[row]).max()) or 1.0
@@ -74,7 +74,7 @@ def save_template_montage(
             ax.set_title(title, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-            figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+            figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, format="%.2g")
     figure.suptitle("Cluster-guided templates and virtual-detector gates", fontsize=10)
     _save(figure, path)
 

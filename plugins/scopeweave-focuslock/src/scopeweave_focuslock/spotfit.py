@@ -165,14 +165,12 @@ def clipped_fraction(
     return np.asarray(1.0 - inside_x * inside_y)
 
 
-def _signal_fraction(rois: NDArray[np.float64], percentile: float) -> NDArray[np.float64]:
-    n = rois.shape[0]
-    flat = rois.reshape(n, -1)
-    background = np.percentile(flat, percentile, axis=1)
-    total = flat.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = (total - background * flat.shape[1]) / total
-    return np.where(total > 0, fraction, 0.0)
+def _signal_fraction(rois: NDArray[np.float64], background: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Share of each ROI's photons above its (percentile) background; 0 for an empty ROI."""
+    total = rois.sum(axis=(1, 2))
+    above = total - background * (rois.shape[1] * rois.shape[2])
+    safe = np.where(total > 0, total, 1.0)
+    return np.where(total > 0, above / safe, 0.0)
 
 
 def measure_spots(
@@ -209,7 +207,7 @@ def measure_spots(
         raise ValueError(f"'rois' must be an (n, height, width) array (got shape {batch.shape}).")
     n, h, w = batch.shape
     moments = moment_estimate(batch, background_percentile=opts.background_percentile)
-    signal_fraction = _signal_fraction(batch, opts.background_percentile)
+    signal_fraction = _signal_fraction(batch, moments.background)
     reason = np.full(n, "", dtype=object)
     reason[signal_fraction < opts.min_roi_intensity_fraction] = "low_signal"
     if saturated is not None:

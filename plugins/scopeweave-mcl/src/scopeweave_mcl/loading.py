@@ -121,8 +121,13 @@ def _from_wrapper(wrapper_module: str | None, attempts: list[str]) -> OpenedMadl
         return None
 
 
-def open_madlib(*, backend: Backend, dll_path: str | None, wrapper_module: str | None) -> OpenedMadlib:
+def open_madlib(
+    *, backend: Backend, dll_path: str | None, wrapper_module: str | None, serial_number: int | None = None
+) -> OpenedMadlib:
     """Open Madlib in the seed's order: library, then wrapper module.
+
+    ``backend = "memory"`` gives a simulated 200 um three-axis controller
+    (with ``serial_number`` when given).
 
     Raises
     ------
@@ -130,7 +135,8 @@ def open_madlib(*, backend: Backend, dll_path: str | None, wrapper_module: str |
         Naming every attempt and how to install the library.
     """
     if backend == "memory":
-        return OpenedMadlib(InMemoryNanoDrive(), "in-memory simulation")
+        drive = InMemoryNanoDrive() if serial_number is None else InMemoryNanoDrive(serial=serial_number)
+        return OpenedMadlib(drive, "in-memory simulation")
     attempts: list[str] = []
     if backend in ("auto", "dll"):
         opened = _from_library(dll_path, attempts)

@@ -50,8 +50,8 @@ class NanoDriveParams:
         Controller to use; empty takes the first free Nano-Drive.
     backend
         ``auto`` tries the vendor library, then a Python wrapper module;
-        ``dll`` or ``wrapper`` force one; ``memory`` simulates a controller
-        (never chosen automatically).
+        ``dll`` or ``wrapper`` force one; ``memory`` simulates a 200 um
+        three-axis controller (never chosen automatically).
     dll_path
         Path of ``Madlib.dll`` / ``libmadlib.so``; empty searches the
         installer's folders and the system library path.
@@ -106,7 +106,8 @@ class NanoDriveStage(Stage):
     # --- lifecycle ------------------------------------------------------------
     def _do_initialize(self) -> None:
         p = self.params
-        self._opened = open_madlib(backend=p.backend, dll_path=p.dll_path, wrapper_module=p.wrapper_module)
+        self._opened = open_madlib(backend=p.backend, dll_path=p.dll_path, wrapper_module=p.wrapper_module,
+                                   serial_number=p.serial_number)
         try:
             self._handle = self._acquire_handle()
             self._check_range()

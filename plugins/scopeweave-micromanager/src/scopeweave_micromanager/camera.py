@@ -170,20 +170,24 @@ class MMCamera(Camera):
 
     def _apply_roi(self, roi: Roi) -> None:
         link = self.link
-        requested = [roi.x_px, roi.y_px, roi.width_px, roi.height_px]
+        requested = (roi.x_px, roi.y_px, roi.width_px, roi.height_px)
         with link.calls("setting the ROI"):
-            self._select()
-            if roi == Roi.full(self._sensor_shape_px):
-                link.core.clearROI()
-            else:
-                link.core.setROI(link.label, *requested)
-            applied = [int(v) for v in link.core.getROI(link.label)]
+            applied = self._send_roi(roi)
         if applied != requested:
-            previous = self._roi
             with link.calls("restoring the ROI"):
-                link.core.setROI(link.label, previous.x_px, previous.y_px, previous.width_px, previous.height_px)
+                self._send_roi(self._roi)
             raise ValueError(f"'roi' {roi} is not supported by camera {link.label!r}: it would apply "
-                             f"(x, y, width, height) = {tuple(applied)}.")
+                             f"(x, y, width, height) = {applied}.")
+
+    def _send_roi(self, roi: Roi) -> tuple[int, ...]:
+        """Set the ROI on the core (the full frame clears it) and return what the camera applied."""
+        core, label = self.link.core, self.link.label
+        self._select()
+        if roi == Roi.full(self._sensor_shape_px):
+            core.clearROI()
+        else:
+            core.setROI(label, roi.x_px, roi.y_px, roi.width_px, roi.height_px)
+        return tuple(int(v) for v in core.getROI(label))
 
     # --- acquisition ------------------------------------------------------------------
     def _do_snap(self) -> NDArray[np.generic]:

@@ -21,8 +21,8 @@ from scopeweave_stagecorrect.formats.bigstitcher import PairwiseResult
 from scopeweave_stagecorrect.formats.mist import MistTile
 from scopeweave_stagecorrect.formats.tileconfig import TileConfiguration
 from scopeweave_stagecorrect.pure.movement import grid_indices
-from scopeweave_stagecorrect.workflow_params import ASHLAR_MAX_SHIFT_UM
 from scopeweave_stagecorrect.registration.register import Registration, TileSource, register_tiles
+from scopeweave_stagecorrect.workflow_params import ASHLAR_MAX_SHIFT_UM
 
 __all__ = [
     "ASHLAR_MAX_SHIFT_UM",
@@ -44,7 +44,7 @@ def correct_tile_set(tile_set: TileSet, corrector: Any) -> tuple[TileConfigurati
     """Corrected positions as a TileConfiguration, and a summary (shift per tile, debug output)."""
     metadata = tile_set.metadata_px
     corrected = corrector.correct(metadata)
-    shifts = [math.hypot(c[0] - m[0], c[1] - m[1]) for c, m in zip(corrected, metadata)]
+    shifts = [math.hypot(c[0] - m[0], c[1] - m[1]) for c, m in zip(corrected, metadata, strict=False)]
     debug = corrector.debug(metadata) if hasattr(corrector, "debug") else ""
     summary = {
         "tiles": len(metadata),
@@ -54,7 +54,7 @@ def correct_tile_set(tile_set: TileSet, corrector: Any) -> tuple[TileConfigurati
         "debug": debug,
         "tiles_detail": [
             {"file": t.file, "series": t.series, "metadata_px": list(m), "corrected_px": list(c)}
-            for t, m, c in zip(tile_set.config.tiles, metadata, corrected)
+            for t, m, c in zip(tile_set.config.tiles, metadata, corrected, strict=False)
         ],
     }
     return tile_set.config.with_positions(corrected), summary
@@ -165,7 +165,7 @@ def register_tile_set(
         registration = register_with_m2stitch(images, prior_px, search_radius_px=radius)
     else:
         registration = register_tiles(images, prior_px, search_radius_px=radius, min_ncc=min_ncc, on_pair=on_pair)
-    return RegisterOutcome(registration=registration, priors_px=tuple(tuple(p) for p in prior_px),  # type: ignore[misc]
+    return RegisterOutcome(registration=registration, priors_px=tuple((float(x), float(y)) for x, y in prior_px),
                            priors_kind=priors, method=method)
 
 
@@ -190,5 +190,5 @@ def mist_tiles(tile_set: TileSet, outcome: RegisterOutcome) -> list[MistTile]:
     positions = positions - positions.min(axis=0)
     return [
         MistTile(file=t.file if t.series is None else f"{t.file}[{t.series}]", corr=c, position_px=(x, y), grid=cell)
-        for t, c, (x, y), cell in zip(tile_set.config.tiles, outcome.registration.confidence, positions, cells)
+        for t, c, (x, y), cell in zip(tile_set.config.tiles, outcome.registration.confidence, positions, cells, strict=False)
     ]

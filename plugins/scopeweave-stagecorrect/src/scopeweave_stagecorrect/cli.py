@@ -46,13 +46,14 @@ def _corrector(model: str, settings_path: str, microscope: str, objective: str, 
                thermal_state: str, idle_axis: str) -> Any:
     from scopeweave_stagecorrect.corrector import BacklashStateParams, LutAffineParams, StoredCorrector
 
-    common = {"settings_path": settings_path, "microscope": microscope, "objective": objective,
-              "thermal_state": thermal_state}
+    common: dict[str, Any] = {"settings_path": settings_path, "microscope": microscope, "objective": objective,
+                              "thermal_state": thermal_state}
     try:
+        extra: dict[str, Any] = {"preset": preset} if preset else {}
         if model == "lut-affine":
-            params: Any = LutAffineParams(**common, idle_axis=idle_axis, **({"preset": preset} if preset else {}))
+            params: Any = LutAffineParams(**common, idle_axis=idle_axis, **extra)
         else:
-            params = BacklashStateParams(**common, **({"preset": preset} if preset else {}))
+            params = BacklashStateParams(**common, **extra)
     except ValueError as exc:
         raise ScopeweaveError(str(exc)) from None
     return StoredCorrector(model, params)
@@ -205,7 +206,7 @@ def profile_list(settings_path: str) -> None:
     from scopeweave_stagecorrect.store import ProfileStore
 
     store = ProfileStore.from_setting(settings_path)
-    keys = store.keys()
+    keys = store.profile_keys()
     if not keys:
         click.echo(f"no profiles in {store.description}")
     for key in keys:

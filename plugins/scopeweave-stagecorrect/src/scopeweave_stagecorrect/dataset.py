@@ -78,10 +78,7 @@ class TileSet:
                 raise DatasetError(f"{file}: no mosaic tile M={entry.series} in scene {self.scene}")
             return read_czi_tile_image(file, tiles[entry.series or 0])
         try:
-            if file.suffix.lower() == ".npy":
-                array = np.load(file)
-            else:
-                array = tifffile.imread(file, key=entry.series or 0)
+            array = np.load(file) if file.suffix.lower() == ".npy" else tifffile.imread(file, key=entry.series or 0)
         except FileNotFoundError:
             raise DatasetError(f"{self.path}: tile image {entry.file!r} not found in {file.parent}") from None
         except (OSError, ValueError, IndexError) as exc:
@@ -106,7 +103,9 @@ def load_tile_set(path: str | os.PathLike[str], *, pixel_size_um: float | None =
         mosaic = read_czi_mosaic(file, scene=scene)
         size = pixel_size_um if pixel_size_um else mosaic.pixel_size_um
         positions = mosaic.positions_px(size)
-        tiles = tuple(TileEntry(file=file.name, series=t.m_index, position=p) for t, p in zip(mosaic.tiles, positions))
+        tiles = tuple(
+            TileEntry(file=file.name, series=t.m_index, position=p) for t, p in zip(mosaic.tiles, positions, strict=True)
+        )
         return TileSet(path=file, config=TileConfiguration(dim=2, tiles=tiles, multiseries=True), pixel_size_um=size,
                        scene=scene)
     config = read_tile_configuration(file)
@@ -193,7 +192,7 @@ def load_registered(
         order = _match(tile_set, [_mist_key(t.file) for t in tiles], file)
         positions: list[tuple[float, float]] = [(0.0, 0.0)] * n
         confidences = [0.0] * n
-        for tile, i in zip(tiles, order):
+        for tile, i in zip(tiles, order, strict=False):
             positions[i] = tile.position_px
             confidences[i] = tile.confidence
         return RegisteredPositions(positions_px=tuple(positions), confidence=tuple(confidences), source_format="mist")
@@ -201,7 +200,7 @@ def load_registered(
     order = _match(tile_set, [(t.file, t.series) for t in config.tiles], file)
     positions = [(0.0, 0.0)] * n
     confidences = [default_confidence] * n
-    for entry, c, i in zip(config.tiles, config.confidence, order):
+    for entry, c, i in zip(config.tiles, config.confidence, order, strict=False):
         positions[i] = (entry.position[0], entry.position[1])
         if c is not None:
             confidences[i] = min(1.0, max(0.0, c))

@@ -389,7 +389,7 @@ class ProfileStore:
             self._write_document(doc, version)
         return True
 
-    def keys(self) -> list[ProfileKey]:
+    def profile_keys(self) -> list[ProfileKey]:
         """Every stored profile's key."""
         doc, _ = self._read_document()
         return [

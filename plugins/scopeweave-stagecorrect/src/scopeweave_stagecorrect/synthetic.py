@@ -43,7 +43,7 @@ def make_specimen(shape_yx: tuple[int, int], *, seed: int = 0) -> NDArray[np.flo
 def cut_tile(specimen: NDArray[np.floating], top_left_xy_px: tuple[float, float],
              shape_yx: tuple[int, int]) -> NDArray[np.float32]:
     """The tile whose top-left pixel sits at ``top_left_xy_px`` (rounded to whole pixels)."""
-    x, y = (int(round(v)) for v in top_left_xy_px)
+    x, y = (round(v) for v in top_left_xy_px)
     h, w = shape_yx
     if x < 0 or y < 0 or y + h > specimen.shape[0] or x + w > specimen.shape[1]:
         raise SimulatedScanError(

@@ -20,12 +20,12 @@ def _choice(*choices: str) -> Any:
     return check
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value >= 0:
         raise ValueError(f"'{attribute.name}' must be >= 0 (got {value!r}).")
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise ValueError(f"'{attribute.name}' must be > 0 (got {value!r}).")
 

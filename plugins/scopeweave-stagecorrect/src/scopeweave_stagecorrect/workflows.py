@@ -161,7 +161,7 @@ class StitchRegister:
         results: dict[str, Any] = {"registration": summary}
         text = (f"registered {summary['tiles']} tiles from {p.priors} priors in {summary['time_s']:.2f} s "
                 f"({summary['links_used']}/{summary['pairs']} links, search radius {summary['search_radius_px']:.0f} px)")
-        if p.learn:
+        if p.learn and self.corrector is not None:
             report = self.corrector.learn(tile_set.metadata_px, registration.positions_px, registration.confidence)
             context.write_json("learn-report.json", report)
             results["learn"] = {k: report[k] for k in ("residual_rms_px", "residual_max_px", "status")}
@@ -241,10 +241,10 @@ class StageScanSim:
         folder = f"session_{index:02d}"
         names = [f"tile_{i:03d}.tif" for i in range(len(images))]
         config = TileConfiguration(dim=2, tiles=tuple(
-            TileEntry(file=name, position=position) for name, position in zip(names, metadata_px)))
+            TileEntry(file=name, position=position) for name, position in zip(names, metadata_px, strict=False)))
         write_tile_configuration(context.product_path(f"{folder}/TileConfiguration.txt"), config)
         if p.write_tiles:
-            for name, image in zip(names, images):
+            for name, image in zip(names, images, strict=False):
                 with atomic_path(context.product_path(f"{folder}/{name}")) as tmp:
                     tifffile.imwrite(tmp, np.clip(image, 0, 65535).astype(np.uint16), photometric="minisblack")
         tile_set = TileSet(path=context.run_dir / folder / "TileConfiguration.txt", config=config,

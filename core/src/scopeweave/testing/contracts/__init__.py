@@ -6,6 +6,7 @@ contract then runs against the plugin's component.
 
 from scopeweave.testing.contracts.camera import CameraContract
 from scopeweave.testing.contracts.diffraction_mapper import DiffractionMapperContract as DiffractionMapperContract
+from scopeweave.testing.contracts.focus_model import FocusModelContract as FocusModelContract
 from scopeweave.testing.contracts.frame_metric import FrameMetricContract
 from scopeweave.testing.contracts.localizer import LocalizerContract as LocalizerContract
 from scopeweave.testing.contracts.registration import RegistrationContract

@@ -37,9 +37,9 @@ def stage_truth(metadata: Sequence[tuple[float, float]]) -> list[tuple[float, fl
 def rms_after_mean(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> float:
     """RMS distance between two position lists after removing their mean offset."""
     n = len(a)
-    mx = sum(q[0] - p[0] for p, q in zip(a, b)) / n
-    my = sum(q[1] - p[1] for p, q in zip(a, b)) / n
-    return math.sqrt(sum((q[0] - p[0] - mx) ** 2 + (q[1] - p[1] - my) ** 2 for p, q in zip(a, b)) / n)
+    mx = sum(q[0] - p[0] for p, q in zip(a, b, strict=False)) / n
+    my = sum(q[1] - p[1] for p, q in zip(a, b, strict=False)) / n
+    return math.sqrt(sum((q[0] - p[0] - mx) ** 2 + (q[1] - p[1] - my) ** 2 for p, q in zip(a, b, strict=False)) / n)
 
 
 class StageCorrectorContract:
@@ -58,7 +58,8 @@ class StageCorrectorContract:
 
     def test_is_a_stage_corrector(self, corrector: StageCorrector) -> None:
         assert isinstance(corrector, StageCorrector)
-        assert isinstance(corrector.status(), str) and corrector.status()
+        assert isinstance(corrector.status(), str)
+        assert corrector.status()
 
     def test_correct_returns_one_finite_pair_per_tile(self, corrector: StageCorrector) -> None:
         metadata = raster_scan()

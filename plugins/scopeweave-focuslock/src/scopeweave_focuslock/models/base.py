@@ -11,7 +11,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "MAX_RELATIVE_WIDTH_ERROR",
     "MIN_SAMPLES",
+    "SizeCurve",
     "ZEstimate",
     "calibration_samples",
     "ellipticity",
@@ -24,6 +26,10 @@ __all__ = [
 
 #: Fewest distinct samples any model accepts.
 MIN_SAMPLES = 5
+#: Without a measurement covariance, widths further than this fraction from the
+#: model's widths at the recovered z are out of domain (a spot beyond a turning
+#: point of the ellipticity, or another object).
+MAX_RELATIVE_WIDTH_ERROR = 0.1
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -50,6 +56,56 @@ class ZEstimate:
     z_err_um: NDArray[np.float64]
     in_domain: NDArray[np.bool_]
     distance: NDArray[np.float64]
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class SizeCurve:
+    """Mean width ``(sigma_x + sigma_y) / 2`` against z over a usable range.
+
+    The ellipticity alone cannot tell a spot inside the usable range from one
+    beyond a turning point of the ellipticity (same ellipticity, much larger
+    spot); the ellipticity models check the spot's size against this curve.
+
+    Attributes
+    ----------
+    knots_z_um, knots_size_px
+        Per-step means, z ascending.
+    """
+
+    knots_z_um: tuple[float, ...]
+    knots_size_px: tuple[float, ...]
+
+    @classmethod
+    def from_samples(
+        cls, z: NDArray[np.float64], sx: NDArray[np.float64], sy: NDArray[np.float64], low: float, high: float
+    ) -> SizeCurve:
+        """Per-step mean sizes of the samples within ``[low, high]``."""
+        inside = (z >= low) & (z <= high)
+        zs, size = step_means(z[inside], 0.5 * (sx[inside] + sy[inside]))
+        return cls(knots_z_um=tuple(float(v) for v in zs), knots_size_px=tuple(float(v) for v in size))
+
+    def consistent(self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike) -> NDArray[np.bool_]:
+        """Whether the measured size is within :data:`MAX_RELATIVE_WIDTH_ERROR` of the curve at ``z_um``."""
+        expected = np.interp(z_um, self.knots_z_um, self.knots_size_px)
+        size = 0.5 * (np.asarray(sigma_x_px, dtype=np.float64) + np.asarray(sigma_y_px, dtype=np.float64))
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.abs(size - expected) <= MAX_RELATIVE_WIDTH_ERROR * expected)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready knots."""
+        return {"knots_z_um": list(self.knots_z_um), "knots_size_px": list(self.knots_size_px)}
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str) -> SizeCurve:
+        """Restore from :meth:`to_dict`; ValueError naming the problem."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: 'size_curve' must be a table of knots_z_um and knots_size_px")
+        kz, ks = data.get("knots_z_um"), data.get("knots_size_px")
+        ok = (isinstance(kz, list) and isinstance(ks, list) and len(kz) == len(ks) >= 1
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in kz + ks))
+        if not ok or not np.all(np.diff(np.asarray(kz)) > 0) or min(ks) <= 0:  # type: ignore[arg-type,operator]
+            raise ValueError(f"{where}: 'size_curve' needs equally long lists of finite knots, z ascending, sizes > 0")
+        return cls(knots_z_um=tuple(float(v) for v in kz), knots_size_px=tuple(float(v) for v in ks))  # type: ignore[union-attr]
 
 
 def ellipticity(sigma_x_px: ArrayLike, sigma_y_px: ArrayLike) -> NDArray[np.float64]:

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scopeweave_focuslock.models.base import (
+    SizeCurve,
     ZEstimate,
     calibration_samples,
     ellipticity,
@@ -87,6 +88,9 @@ class PolynomialCalibration:
         As :class:`~scopeweave.kinds.focus_model.FittedFocusModel`.
     ellipticity_residual_sd
         Scatter of the calibration's ellipticity about the model (robust).
+    size_curve
+        Mean width against z: widths whose size does not fit the recovered z
+        are out of domain.
     """
 
     degree: int
@@ -95,6 +99,7 @@ class PolynomialCalibration:
     usable_range_um: tuple[float, float]
     slope_sign: int
     ellipticity_residual_sd: float
+    size_curve: SizeCurve
 
     def ellipticity_at(self, z_um: ArrayLike) -> NDArray[np.float64]:
         """Model ellipticity at ``z_um``."""
@@ -104,29 +109,34 @@ class PolynomialCalibration:
     def _slope(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(sum(k * c * z ** (k - 1) for k, c in enumerate(self.coefficients) if k > 0))
 
+    def z_of_ellipticity(self, e: ArrayLike) -> NDArray[np.float64]:
+        """The z on the calibrated branch where the model takes the value ``e`` (NaN if none)."""
+        c = self.coefficients
+        e = np.asarray(e, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.degree == 1:
+                return np.asarray((e - c[0]) / c[1])
+            a, b, c0 = c[2], c[1], c[0] - e
+            root = np.sqrt(b * b - 4 * a * c0)
+            # The root on the branch whose slope 2az + b has the calibrated sign.
+            return np.asarray(np.where(abs(a) > 1e-12, (-b + self.slope_sign * root) / (2 * a), -c0 / b))
+
     def z_from_widths(
         self, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, width_covariance: ArrayLike | None = None
     ) -> ZEstimate:
         """Analytic inversion inside the usable range."""
         e = ellipticity(sigma_x_px, sigma_y_px)
-        c = self.coefficients
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.degree == 1:
-                z = (e - c[0]) / c[1]
-            else:
-                a, b, c0 = c[2], c[1], c[0] - e
-                root = np.sqrt(b * b - 4 * a * c0)
-                # The root on the branch whose slope 2az + b has the calibrated sign.
-                z = np.where(abs(a) > 1e-12, (-b + self.slope_sign * root) / (2 * a), -c0 / b)
+        z = self.z_of_ellipticity(e)
         low, high = self.usable_range_um
-        inside = np.isfinite(z) & (z >= low) & (z <= high)
+        in_range = np.isfinite(z) & (z >= low) & (z <= high)
         nearer_low = np.abs(e - self.ellipticity_at(low)) < np.abs(e - self.ellipticity_at(high))
-        z_clamped = np.where(inside, z, np.where(nearer_low, low, high))
+        z_clamped = np.where(in_range, z, np.where(nearer_low, low, high))
+        inside = in_range & self.size_curve.consistent(z_clamped, sigma_x_px, sigma_y_px)
         variance = (ellipticity_variance(sigma_x_px, sigma_y_px, width_covariance) if width_covariance is not None
                     else np.full(np.shape(e), self.ellipticity_residual_sd**2))
         with np.errstate(divide="ignore", invalid="ignore"):
             z_err = np.sqrt(variance) / np.abs(self._slope(z_clamped))
-        residual = np.where(inside, 0.0, e - self.ellipticity_at(z_clamped))
+        residual = np.where(in_range, 0.0, e - self.ellipticity_at(z_clamped))
         return ZEstimate(z_um=np.asarray(z_clamped), z_err_um=np.asarray(z_err), in_domain=np.asarray(inside),
                          distance=np.asarray(np.abs(residual)))
 
@@ -139,6 +149,7 @@ class PolynomialCalibration:
             "usable_range_um": list(self.usable_range_um),
             "slope_sign": self.slope_sign,
             "ellipticity_residual_sd": self.ellipticity_residual_sd,
+            "size_curve": self.size_curve.to_dict(),
         }
 
 
@@ -180,10 +191,10 @@ class _PolynomialFocusModel:
         fitted = PolynomialCalibration(
             degree=self.degree, coefficients=tuple(float(c) for c in coefficients), focus_um=crossing,
             usable_range_um=(low, high), slope_sign=sign, ellipticity_residual_sd=_robust_sd(residual),
+            size_curve=SizeCurve.from_samples(z, sx, sy, low, high),
         )
-        focus = fitted.z_from_widths(1.0, 1.0)
-        focus_um = float(focus.z_um) if bool(focus.in_domain) else crossing
-        return attrs.evolve(fitted, focus_um=focus_um)
+        root = float(fitted.z_of_ellipticity(0.0))
+        return attrs.evolve(fitted, focus_um=root if math.isfinite(root) else crossing)
 
     def from_dict(self, data: Mapping[str, Any]) -> PolynomialCalibration:
         """Restore a model saved by :meth:`PolynomialCalibration.to_dict`."""
@@ -201,6 +212,7 @@ class _PolynomialFocusModel:
             usable_range_um=read_range(data, "usable_range_um", where=where),
             slope_sign=read_sign(data, "slope_sign", where=where),
             ellipticity_residual_sd=read_float(data, "ellipticity_residual_sd", where=where),
+            size_curve=SizeCurve.from_dict(data.get("size_curve"), where=where),
         )
 
 
@@ -230,6 +242,8 @@ class PiecewiseCalibration:
         As :class:`~scopeweave.kinds.focus_model.FittedFocusModel`.
     ellipticity_residual_sd
         Scatter of single samples about the knots (robust).
+    size_curve
+        Mean width against z (see :class:`PolynomialCalibration`).
     """
 
     knots_z_um: tuple[float, ...]
@@ -238,6 +252,7 @@ class PiecewiseCalibration:
     usable_range_um: tuple[float, float]
     slope_sign: int
     ellipticity_residual_sd: float
+    size_curve: SizeCurve
 
     def ellipticity_at(self, z_um: ArrayLike) -> NDArray[np.float64]:
         """Interpolated ellipticity (flat beyond the knots)."""
@@ -252,8 +267,8 @@ class PiecewiseCalibration:
         kz = np.asarray(self.knots_z_um)
         if self.slope_sign < 0:
             ke, kz = ke[::-1], kz[::-1]
-        inside = np.isfinite(e) & (e >= ke[0]) & (e <= ke[-1])
         z = np.interp(e, ke, kz)
+        inside = np.isfinite(e) & (e >= ke[0]) & (e <= ke[-1]) & self.size_curve.consistent(z, sigma_x_px, sigma_y_px)
         segment = np.clip(np.searchsorted(ke, e) - 1, 0, ke.size - 2)
         slope = (ke[segment + 1] - ke[segment]) / (kz[segment + 1] - kz[segment])
         variance = (ellipticity_variance(sigma_x_px, sigma_y_px, width_covariance) if width_covariance is not None
@@ -273,6 +288,7 @@ class PiecewiseCalibration:
             "usable_range_um": list(self.usable_range_um),
             "slope_sign": self.slope_sign,
             "ellipticity_residual_sd": self.ellipticity_residual_sd,
+            "size_curve": self.size_curve.to_dict(),
         }
 
 
@@ -294,6 +310,7 @@ class PiecewiseFocusModel:
             knots_z_um=tuple(float(v) for v in zs), knots_ellipticity=tuple(float(v) for v in es), focus_um=crossing,
             usable_range_um=(float(zs[0]), float(zs[-1])), slope_sign=sign,
             ellipticity_residual_sd=_robust_sd(residual),
+            size_curve=SizeCurve.from_samples(z, sx, sy, float(zs[0]), float(zs[-1])),
         )
 
     def from_dict(self, data: Mapping[str, Any]) -> PiecewiseCalibration:
@@ -315,4 +332,5 @@ class PiecewiseFocusModel:
             focus_um=read_float(data, "focus_um", where=where),
             usable_range_um=read_range(data, "usable_range_um", where=where), slope_sign=sign,
             ellipticity_residual_sd=read_float(data, "ellipticity_residual_sd", where=where),
+            size_curve=SizeCurve.from_dict(data.get("size_curve"), where=where),
         )

@@ -22,6 +22,7 @@ from scopeweave_psf import ZhuangAxis, zhuang_width
 
 from scopeweave_focuslock.models._invert import invert_widths
 from scopeweave_focuslock.models.base import (
+    MAX_RELATIVE_WIDTH_ERROR,
     ZEstimate,
     calibration_samples,
     ellipticity,
@@ -33,7 +34,7 @@ from scopeweave_focuslock.models.base import (
 )
 from scopeweave_focuslock.params import CHI2_1DOF_999, ZhuangParams
 
-__all__ = ["ZhuangCalibration", "ZhuangFocusModel", "ZhuangParams", "zhuang_calibration"]
+__all__ = ["ZhuangCalibration", "ZhuangFocusModel", "ZhuangParams", "zhuang_calibration", "zhuang_width_slope"]
 
 
 
@@ -60,19 +61,21 @@ def _fit_axis(z: NDArray[np.float64], w: NDArray[np.float64], params: ZhuangPara
               np.array([w0, -float(z[k_min]), max(span / 4, 1e-3)])]
     lower, upper = [1e-3, -np.inf, 1e-4], [np.inf, np.inf, np.inf]
     keep = np.ones(z.size, dtype=bool)
-    order0 = None
-    for _ in range(params.outlier_rounds + 1):
+
+    def order0_fit(starts: list[NDArray[np.float64]]) -> NDArray[np.float64]:
         fits = [least_squares(_axis_residuals, start, args=(z[keep], w[keep]), bounds=(lower, upper))
-                for start in (starts if order0 is None else [order0])]
-        best = min(fits, key=lambda f: f.cost)
-        order0 = best.x
+                for start in starts]
+        return np.asarray(min(fits, key=lambda f: f.cost).x)
+
+    order0 = order0_fit(starts)
+    for _ in range(params.outlier_rounds):
         residual = _axis_residuals(order0, z, w)
         sd = float(np.std(residual[keep]))
-        new_keep = np.abs(residual) <= params.outlier_sd * sd if sd > 0 else np.ones(z.size, dtype=bool)
-        if new_keep.sum() < 5 or np.array_equal(new_keep, keep):
+        new_keep = np.abs(residual) <= params.outlier_sd * sd
+        if sd == 0 or new_keep.sum() < 5 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    assert order0 is not None
+        order0 = order0_fit([order0])
     theta = order0
     if params.order == 2:
         start = np.concatenate([order0, [0.0, 0.0]])
@@ -102,7 +105,8 @@ class ZhuangCalibration:
     width_residual_rms_px
         RMS of the calibration's width residuals (sets z_err without a covariance).
     max_chi2
-        Out-of-domain threshold with a covariance.
+        Out-of-domain threshold with a covariance (without one, widths more
+        than :data:`MAX_RELATIVE_WIDTH_ERROR` from the model are out of domain).
     z_step_nm
         Grid step of the inversion.
     """
@@ -137,7 +141,7 @@ class ZhuangCalibration:
 
     def width_slopes(self, z_um: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """d sigma_x / dz and d sigma_y / dz (px per um)."""
-        return _width_slope(self.psf_x, z_um), _width_slope(self.psf_y, z_um)
+        return zhuang_width_slope(self.psf_x, z_um), zhuang_width_slope(self.psf_y, z_um)
 
     def z_from_widths(
         self, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, width_covariance: ArrayLike | None = None
@@ -172,6 +176,11 @@ class ZhuangCalibration:
         in_domain = ~at_edge & np.isfinite(z)
         if weighted:
             in_domain &= distance <= self.max_chi2
+        else:
+            wx, wy = self.widths_px(z)
+            with np.errstate(invalid="ignore"):
+                relative = np.maximum(np.abs(sx_flat - wx) / wx, np.abs(sy_flat - wy) / wy)
+            in_domain &= relative <= MAX_RELATIVE_WIDTH_ERROR
         return ZEstimate(z_um=z.reshape(shape), z_err_um=z_err.reshape(shape), in_domain=in_domain.reshape(shape),
                          distance=distance.reshape(shape))
 
@@ -189,7 +198,8 @@ class ZhuangCalibration:
         }
 
 
-def _width_slope(axis: ZhuangAxis, z_um: ArrayLike) -> NDArray[np.float64]:
+def zhuang_width_slope(axis: ZhuangAxis, z_um: ArrayLike) -> NDArray[np.float64]:
+    """d w / dz of one axis (px per um)."""
     x = (np.asarray(z_um, dtype=np.float64) - axis.c_um) / axis.d_um
     radicand = np.maximum(1.0 + x**2 + axis.a * x**3 + axis.b * x**4, 1e-12)
     return np.asarray(axis.w0_px * (2 * x + 3 * axis.a * x**2 + 4 * axis.b * x**3) / (2 * np.sqrt(radicand) * axis.d_um))

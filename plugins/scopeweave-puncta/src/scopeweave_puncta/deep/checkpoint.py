@@ -46,7 +46,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: HybridUNet, **extra: An
         "format": CHECKPOINT_FORMAT,
         "model_config": attrs.asdict(model.config),
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
         **extra,
     }
     with atomic_path(target) as tmp:

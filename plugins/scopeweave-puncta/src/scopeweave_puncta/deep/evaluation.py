@@ -40,7 +40,8 @@ from scopeweave_puncta.deep.inference import Predictor, assign_events_to_tracks
 from scopeweave_puncta.deep.params import DeepEvaluateParams, Scenario
 from scopeweave_puncta.evaluate import detection_metrics, evaluate_localizations
 from scopeweave_puncta.ground_truth import CalciumEvents
-from scopeweave_puncta.simulate import SimulationParams, SyntheticSample, simulate_sample
+from scopeweave_puncta.sim_params import SimulationParams
+from scopeweave_puncta.simulate import SyntheticSample, simulate_sample
 from scopeweave_puncta.table import LocalizationTable
 from scopeweave_puncta.track_eval import evaluate_tracks, track_identities
 from scopeweave_puncta.tracking import Tracks, link_tracks

@@ -10,10 +10,11 @@ Localization, ``gmm`` (after DECODE, Speiser et al. 2021; written from the paper
     with ``mu_k`` = pixel centre + predicted offset, predicted photons.  The
     predicted ``sigma_k`` are thereby learned uncertainties.
 Localization, ``weighted`` (the seed's weighted terms)
-    Binary cross-entropy of the detection logit against a map that is 1 at the
-    pixel nearest each emitter, plus mean squared offset and photon errors at
-    those pixels; the uncertainty heads learn from a Gaussian negative
-    log-likelihood of the (detached) offset and photon residuals.
+    Binary cross-entropy (emitter pixels weighted by ``detection_pos_weight``)
+    of the detection logit against a map that is 1 at the pixel nearest each
+    emitter, plus mean squared offset and photon errors at those pixels; the
+    uncertainty heads learn from a Gaussian negative log-likelihood of the
+    (detached) offset and photon residuals.
 Background
     Mean squared error of the background map (fractions of ``background_max``).
 Calcium
@@ -135,7 +136,8 @@ def weighted_localization_loss(out: HybridOutput, targets: LossTargets, params: 
                                ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted BCE + offset/photon MSE (non-negative) and the uncertainty NLL, ``(batch,)`` each."""
     detection, flat, offsets, photons, valid = _nearest_pixel_targets(out, targets)
-    bce = F.binary_cross_entropy_with_logits(out.detection_logit[:, 0].float(), detection,
+    pos_weight = torch.tensor(params.detection_pos_weight, device=detection.device)
+    bce = F.binary_cross_entropy_with_logits(out.detection_logit[:, 0].float(), detection, pos_weight=pos_weight,
                                              reduction="none").mean((1, 2))
     batch = flat.shape[0]
     pred_offset = out.offset_px.float().flatten(2).gather(2, flat[:, None, :].expand(batch, 2, -1)).transpose(1, 2)

@@ -15,7 +15,7 @@ import attrs
 
 from scopeweave_puncta.calcium import CalciumParams
 from scopeweave_puncta.camera_model import CameraModel
-from scopeweave_puncta.simulate import BlinkingParams, CalciumSimParams
+from scopeweave_puncta.sim_params import BlinkingParams, CalciumSimParams, SimulationParams
 from scopeweave_puncta.tracking import TrackingParams
 
 __all__ = [
@@ -262,6 +262,8 @@ class LossParams:
         ``weighted``: the seed's weighted detection BCE + offset/photon terms.
     detection_weight, offset_weight, photon_weight
         Weights of the ``weighted`` localization terms.
+    detection_pos_weight
+        Weight of the (rare) emitter pixels in the ``weighted`` detection BCE.
     background_weight
         Weight of the background MSE.
     calcium
@@ -284,6 +286,7 @@ class LossParams:
     detection_weight: float = attrs.field(default=1.0, validator=_non_negative)
     offset_weight: float = attrs.field(default=1.0, validator=_non_negative)
     photon_weight: float = attrs.field(default=0.1, validator=_non_negative)
+    detection_pos_weight: float = attrs.field(default=10.0, validator=_positive)
     background_weight: float = attrs.field(default=1.0, validator=_non_negative)
     calcium: str = attrs.field(default="focal", validator=_one_of(CALCIUM_LOSSES))
     calcium_pos_weight: float = attrs.field(default=5.0, validator=_positive)
@@ -510,7 +513,7 @@ class InferParams:
     inputs
         Movie files or folders, found as by the other puncta workflows: a folder
         with ``movie.tif`` (and ``calcium.tif``, ``metadata.json``) is one sample,
-        any other ``*.tif`` is a sample of its own.
+        any other ``*.tif`` is a sample of its own.  Empty: simulate ``synthetic`` first.
     pixel_size_nm
         Pixel size; 0 takes each sample's own (from its ``metadata.json``).
     camera
@@ -525,10 +528,12 @@ class InferParams:
         LAP linking parameters.
     max_event_distance_nm
         A calcium event further than this from every track keeps ``punctum_id = -1``.
+    synthetic
+        The dataset simulated into the run (``samples/``) when ``inputs`` is empty.
     """
 
     checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
-    inputs: tuple[str, ...] = attrs.field(converter=_strings, validator=_non_empty)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     pixel_size_nm: float = attrs.field(default=0.0, validator=_non_negative)
     camera: CameraModel = attrs.field(factory=CameraModel)
     camera_from_metadata: bool = True
@@ -536,6 +541,8 @@ class InferParams:
     link_tracks: bool = True
     tracking: TrackingParams = attrs.field(factory=TrackingParams)
     max_event_distance_nm: float = attrs.field(default=400.0, validator=_positive)
+    synthetic: SimulationParams = attrs.field(
+        factory=lambda: SimulationParams(num_samples=1, frames_per_sample=20, image_size_px=(64, 64)))
 
 
 @attrs.frozen(kw_only=True)

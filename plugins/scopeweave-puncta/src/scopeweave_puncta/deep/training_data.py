@@ -30,7 +30,8 @@ from scopeweave_puncta.deep.movies import open_movie
 from scopeweave_puncta.deep.params import ModelConfig, SyntheticLevel, ThunderstormSource, TrainingSimulation
 from scopeweave_puncta.deep.preprocess import calcium_dff, calcium_f0, context_indices, f0_frame_indices, puncta_input
 from scopeweave_puncta.localization_io import read_localizations
-from scopeweave_puncta.simulate import SimulationParams, simulate_sample
+from scopeweave_puncta.sim_params import SimulationParams
+from scopeweave_puncta.simulate import simulate_sample
 from scopeweave_puncta.table import nm_to_px
 
 __all__ = ["STREAM_TRAIN", "STREAM_VALIDATION", "SyntheticSampler", "ThunderstormSampler", "TrainingSample",

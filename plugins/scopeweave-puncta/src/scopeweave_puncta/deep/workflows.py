@@ -42,7 +42,8 @@ from scopeweave_puncta.localization_io import write_localizations
 from scopeweave_puncta.localizers import GaussFitLocalizer, GaussFitParams
 from scopeweave_puncta.pipeline import write_tracks
 from scopeweave_puncta.samples import discover_samples, write_sample_record
-from scopeweave_puncta.simulate import SimulationParams, simulate_sample
+from scopeweave_puncta.sim_params import SimulationParams
+from scopeweave_puncta.simulate import simulate_dataset, simulate_sample
 from scopeweave_puncta.tracking import link_tracks
 
 __all__ = ["DeepEvaluateWorkflow", "InferWorkflow", "TrainWorkflow"]
@@ -105,7 +106,13 @@ class InferWorkflow:
     def run(self, context: RunContext) -> Mapping[str, Any]:
         p = self.params
         predictor = Predictor(p.checkpoints, p.prediction)
-        samples = [s for s in discover_samples(p.inputs) if s.get("movie") is not None]
+        inputs: list[str | Path] = list(p.inputs)
+        if not inputs:
+            root = context.run_dir / "samples"
+            with context.timed("simulate"):
+                simulate_dataset(p.synthetic, root)
+            inputs = [root]
+        samples = [s for s in discover_samples(inputs) if s.get("movie") is not None]
         if not samples:
             raise ScopeweaveError(f"inputs: no movie found in {list(p.inputs)}.")
         movies = {s.name: open_movie(s.require("movie", "inference")) for s in samples}

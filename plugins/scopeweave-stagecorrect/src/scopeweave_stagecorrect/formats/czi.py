@@ -93,7 +93,7 @@ def _open(path: Path) -> Any:
         raise CziError(f"{path}: file not found")
     try:
         return CziFile(str(path))
-    except Exception as exc:  # noqa: BLE001 - libCZI raises its own types
+    except Exception as exc:
         raise CziError(f"{path}: not a readable CZI file: {exc}") from exc
 
 
@@ -132,7 +132,7 @@ def read_czi_mosaic(path: str | os.PathLike[str], *, scene: int = 0) -> CziMosai
         raise CziError(f"{file}: not a mosaic CZI (no M dimension): per-tile stage positions need tiles")
     try:
         boxes = czi.get_all_mosaic_tile_bounding_boxes(S=scene)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CziError(f"{file}: cannot read the tiles of scene {scene}: {exc}") from exc
     by_m: dict[int, tuple[int, int, int, int]] = {}
     for info, box in boxes.items():
@@ -176,7 +176,7 @@ def read_czi_tile_image(path: str | os.PathLike[str], tile: CziTile, *, channel:
             selection[name] = 0
     try:
         image, _ = czi.read_image(**selection)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CziError(f"{file}: cannot read tile M={tile.m_index}: {exc}") from exc
     array = np.asarray(image).squeeze()
     if array.ndim != 2:

@@ -106,7 +106,7 @@ def format_global_positions(tiles: Sequence[MistTile]) -> str:
     lines = []
     for tile in tiles:
         corr = "NaN" if not math.isfinite(tile.corr) else f"{tile.corr:.4f}"
-        x, y = (int(round(v)) for v in tile.position_px)
+        x, y = (round(v) for v in tile.position_px)
         lines.append(f"file: {tile.file}; corr: {corr}; position: ({x}, {y}); grid: ({tile.grid[0]}, {tile.grid[1]});")
     return "\n".join(lines) + "\n"
 

@@ -114,7 +114,8 @@ class TileConfiguration:
         if len(positions_xy) != len(self.tiles):
             raise ValueError(f"{len(positions_xy)} positions for {len(self.tiles)} tiles")
         tiles = tuple(
-            attrs.evolve(t, position=(float(x), float(y), *t.position[2:])) for t, (x, y) in zip(self.tiles, positions_xy)
+            attrs.evolve(t, position=(float(x), float(y), *t.position[2:]))
+            for t, (x, y) in zip(self.tiles, positions_xy, strict=True)
         )
         return attrs.evolve(self, tiles=tiles,
                             confidence=tuple(confidence) if confidence is not None else self.confidence)
@@ -130,7 +131,7 @@ def java_double(value: float) -> str:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     if 1e-3 <= abs(value) < 1e7:
         return repr(float(value))  # shortest round-trip digits, never an exponent in this range
-    sign, digits, exponent = Decimal(repr(abs(float(value)))).normalize().as_tuple()
+    _sign, digits, exponent = Decimal(repr(abs(float(value)))).normalize().as_tuple()
     scientific = int(exponent) + len(digits) - 1
     mantissa = f"{digits[0]}." + ("".join(str(d) for d in digits[1:]) or "0")
     return f"{'-' if value < 0 else ''}{mantissa}E{scientific}"
@@ -237,7 +238,7 @@ def format_tile_configuration(config: TileConfiguration) -> str:
         lines.append(f"{tile.file}; {series}; ({coords})")
     if any(c is not None for c in config.confidence):
         lines += ["", "# Registration confidence per tile (scopeweave; ignored by Fiji)"]
-        for tile, c in zip(config.tiles, config.confidence):
+        for tile, c in zip(config.tiles, config.confidence, strict=False):
             if c is not None:
                 series = "" if tile.series is None else str(tile.series)
                 lines.append(f"{CONFIDENCE_TAG} {tile.file}; {series}; {java_double(c)}")

@@ -98,7 +98,7 @@ def residual_stats(
     weights: Sequence[float],
 ) -> tuple[float, float]:
     """Weighted RMS and max distance after removing the weighted mean offset (tiles with weight > 0)."""
-    used = [(p, r, w) for p, r, w in zip(predicted, registered, weights) if w > 0]
+    used = [(p, r, w) for p, r, w in zip(predicted, registered, weights, strict=False) if w > 0]
     if not used:
         return math.nan, math.nan
     total = sum(w for _, _, w in used)
@@ -147,10 +147,10 @@ def _fit_axis(
     # Prior for the translation: the weighted mean misfit of the prior model.
     total = sum(weights)
     prior[3] = sum(
-        w * (t - sum(c * prior[j] for j, c in row.items() if j != 3)) for row, t, w in zip(rows, targets, weights)
+        w * (t - sum(c * prior[j] for j, c in row.items() if j != 3)) for row, t, w in zip(rows, targets, weights, strict=False)
     ) / total
     theta, _ = ridge_lstsq(rows, targets, weights, prior)
-    ssr = sum(w * (t - sum(c * theta[j] for j, c in row.items())) ** 2 for row, t, w in zip(rows, targets, weights))
+    ssr = sum(w * (t - sum(c * theta[j] for j, c in row.items())) ** 2 for row, t, w in zip(rows, targets, weights, strict=False))
     return {name: theta[j] for name, j in index.items()}, ssr
 
 
@@ -257,7 +257,7 @@ def learn(
 
     class_weight: dict[str, float] = {}
     class_count: dict[str, int] = {}
-    for tile, w in zip(terms, weights):
+    for tile, w in zip(terms, weights, strict=False):
         for key in {key for key, _, _ in tile}:
             class_weight[key] = class_weight.get(key, 0.0) + w
             class_count[key] = class_count.get(key, 0) + (1 if w > 0 else 0)

@@ -109,7 +109,7 @@ def ridge_lstsq(
     n = len(prior)
     normal = [[0.0] * n for _ in range(n)]
     rhs = [0.0] * n
-    for row, target, weight in zip(rows, targets, weights):
+    for row, target, weight in zip(rows, targets, weights, strict=False):
         if weight <= 0.0:
             continue
         items = [(j, float(c)) for j, c in row.items() if c != 0.0]

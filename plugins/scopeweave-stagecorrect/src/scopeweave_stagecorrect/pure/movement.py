@@ -9,6 +9,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ def estimate_step_px(positions_px: Sequence[tuple[float, float]], axis: int, *,
     Returns 0 when the scan never moves along that axis.
     """
     steps = sorted(
-        abs(b[axis] - a[axis]) for a, b in zip(positions_px, positions_px[1:]) if abs(b[axis] - a[axis]) > tolerance_px
+        abs(b[axis] - a[axis]) for a, b in itertools.pairwise(positions_px) if abs(b[axis] - a[axis]) > tolerance_px
     )
     if not steps:
         return 0.0
@@ -278,8 +279,8 @@ def grid_indices(
     min_y = min(p[1] for p in positions_px)
     cells = []
     for x, y in positions_px:
-        col = int(math.floor((x - min_x) / step_px[0] + 0.5)) if step_px[0] > 0 else 0
-        row = int(math.floor((y - min_y) / step_px[1] + 0.5)) if step_px[1] > 0 else 0
+        col = math.floor((x - min_x) / step_px[0] + 0.5) if step_px[0] > 0 else 0
+        row = math.floor((y - min_y) / step_px[1] + 0.5) if step_px[1] > 0 else 0
         cells.append((col, row))
     return cells
 

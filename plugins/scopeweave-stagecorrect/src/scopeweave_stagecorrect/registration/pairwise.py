@@ -46,7 +46,7 @@ class PairShift:
 
 def overlap_box(offset_xy: tuple[float, float], shape_yx: tuple[int, int]) -> tuple[int, int, int, int] | None:
     """Overlap of A (at 0) and B (at the integer ``offset``) in A's pixels: ``(x0, x1, y0, y1)`` or ``None``."""
-    ox, oy = int(round(offset_xy[0])), int(round(offset_xy[1]))
+    ox, oy = round(offset_xy[0]), round(offset_xy[1])
     h, w = shape_yx
     x0, x1 = max(0, ox), min(w, ox + w)
     y0, y1 = max(0, oy), min(h, oy + h)
@@ -57,11 +57,11 @@ def overlap_box(offset_xy: tuple[float, float], shape_yx: tuple[int, int]) -> tu
 
 def ncc_at(a: NDArray[np.floating], b: NDArray[np.floating], offset_xy: tuple[float, float]) -> tuple[float, int]:
     """Pearson NCC of the pixels A and B share when B sits at the (rounded) ``offset_xy``."""
-    box = overlap_box(offset_xy, a.shape)  # type: ignore[arg-type]
+    box = overlap_box(offset_xy, (a.shape[0], a.shape[1]))
     if box is None:
         return -1.0, 0
     x0, x1, y0, y1 = box
-    ox, oy = int(round(offset_xy[0])), int(round(offset_xy[1]))
+    ox, oy = round(offset_xy[0]), round(offset_xy[1])
     pa = a[y0:y1, x0:x1].astype(np.float64)
     pb = b[y0 - oy : y1 - oy, x0 - ox : x1 - ox].astype(np.float64)
     pa = pa - pa.mean()
@@ -124,8 +124,8 @@ def register_pair(
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"tiles must be 2D and of one shape (got {a.shape} and {b.shape})")
     h, w = a.shape
-    r = max(1, int(math.ceil(search_radius_px)))
-    dx, dy = int(round(prior_offset_xy[0])), int(round(prior_offset_xy[1]))
+    r = max(1, math.ceil(search_radius_px))
+    dx, dy = round(prior_offset_xy[0]), round(prior_offset_xy[1])
     prior_box = overlap_box((dx, dy), (h, w))
     if prior_box is not None:
         prior_area = (prior_box[1] - prior_box[0]) * (prior_box[3] - prior_box[2])

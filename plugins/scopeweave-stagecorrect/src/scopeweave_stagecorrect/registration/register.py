@@ -88,7 +88,7 @@ def find_pairs(
     oy = np.clip(h - np.abs(p[:, None, 1] - p[None, :, 1]), 0, None)
     area = ox * oy
     a_idx, b_idx = np.nonzero(np.triu(area >= min_overlap_fraction * h * w, k=1))
-    return [(int(a), int(b)) for a, b in zip(a_idx, b_idx)]
+    return [(int(a), int(b)) for a, b in zip(a_idx, b_idx, strict=False)]
 
 
 class _Cache:
