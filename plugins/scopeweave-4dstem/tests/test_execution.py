@@ -26,14 +26,15 @@ def _run(path: Path, labels: np.ndarray, compute: ComputeParams) -> PolarResult:
 def _assert_same(a: PolarResult, b: PolarResult) -> None:
     assert a.templates is not None
     assert b.templates is not None
-    np.testing.assert_allclose(a.templates, b.templates, rtol=1e-9, atol=1e-12)
+    # Per-tile sums are float32 (merged in float64): templates agree to ~1e-7 whatever the tiling.
+    np.testing.assert_allclose(a.templates, b.templates, atol=1e-6)
     np.testing.assert_array_equal(a.gates, b.gates)
     np.testing.assert_array_equal(a.assignment, b.assignment)
     # float32 products summed in blocks of different sizes: agreement to float32 precision.
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(a.com_y, b.com_y, atol=1e-4)
     np.testing.assert_allclose(a.field.ex, b.field.ex, atol=1e-4)
-    np.testing.assert_allclose(a.ssim, b.ssim, rtol=1e-9)
+    np.testing.assert_allclose(a.ssim, b.ssim, atol=1e-4)
 
 
 def test_threads_and_one_thread_agree_with_many_partitions(cluster_file: tuple[Path, SyntheticTruth]) -> None:

@@ -12,15 +12,16 @@ from scopeweave_4dstem.templates import differential_templates
 @pytest.mark.parametrize("log_transform", [False, True])
 @pytest.mark.parametrize("background_subtract", [False, True])
 @pytest.mark.parametrize("whiten", ["none", "diag"])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
 def test_matched_filter_scores_equal_the_explicit_z_score_correlation(
-    log_transform: bool, background_subtract: bool, whiten: str
+    log_transform: bool, background_subtract: bool, whiten: str, dtype: type
 ) -> None:
     rng = np.random.default_rng(2)
     n, shape = 40, (12, 12)
-    frames = rng.gamma(2.0, 20.0, size=(n, *shape)).astype(np.float32)
+    frames = rng.gamma(2.0, 20.0, size=(n, *shape)).round().astype(dtype)
     keep = central_keep_mask(shape, (5.5, 5.5), 2.0).ravel()
     prep = Preprocessor(log_transform=log_transform, background_subtract=background_subtract, keep=keep)
-    p = prep.apply(frames.reshape(n, -1))
+    p = prep.apply(frames.reshape(n, -1)).astype(np.float64)
     mu, sigma = p.mean(axis=0), p.std(axis=0)
     labels = np.arange(n) % 3
     mu_c = np.stack([p[labels == c].mean(axis=0) for c in range(3)])

@@ -41,3 +41,16 @@ def test_merging_with_an_empty_partial_changes_nothing() -> None:
     np.testing.assert_array_equal(merged.count, block.count)
     np.testing.assert_allclose(merged.mean, block.mean)
     np.testing.assert_allclose(merged.m2, block.m2)
+
+
+def test_float32_blocks_keep_the_moments_accurate() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(6.0, 0.2, size=(300, 50))  # log-scale intensities: large mean, small spread
+    groups = rng.integers(0, 3, 300)
+    partials = [GroupMoments.of_block(values[i : i + 64].astype(np.float32), groups[i : i + 64], 3)
+                for i in range(0, 300, 64)]
+    merged = merge_all(*partials)
+    for g in range(3):
+        members = values[groups == g]
+        np.testing.assert_allclose(merged.mean[g], members.mean(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(merged.m2[g] / len(members), members.var(axis=0), rtol=1e-4)

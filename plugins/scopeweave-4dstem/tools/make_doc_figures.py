@@ -18,8 +18,8 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from scopeweave.registry import Registry  # noqa: E402
-from scopeweave.session import load_session, run_session  # noqa: E402
+from scopeweave.registry import Registry
+from scopeweave.session import load_session, run_session
 
 ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "docs" / "images" / "4dstem"
@@ -39,7 +39,6 @@ def _sessions(work: Path) -> None:
 
 def _windows() -> None:
     from pyqtgraph.Qt import QtCore, QtWidgets
-
     from scopeweave_4dstem import gui
     from scopeweave_4dstem.centre import detect_beam_centre
     from scopeweave_4dstem.params import SyntheticParams

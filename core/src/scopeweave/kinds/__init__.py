@@ -1,6 +1,6 @@
 """Interfaces of every component kind."""
 
-from scopeweave.kinds.camera import Camera, Roi
+from scopeweave.kinds.camera import STANDARD_TRIGGER_MODES, Camera, FrameInfo, Roi, SupportsTriggerMode
 from scopeweave.kinds.component import Component
 from scopeweave.kinds.diffraction_mapper import DiffractionMapper
 from scopeweave.kinds.focus_model import FocusModel
@@ -24,16 +24,19 @@ INTERFACE_OF_KIND: dict[str, type] = {
 
 __all__ = [
     "INTERFACE_OF_KIND",
+    "STANDARD_TRIGGER_MODES",
     "BatchFrameMetric",
     "Camera",
     "Component",
     "DiffractionMapper",
     "FocusModel",
+    "FrameInfo",
     "FrameMetric",
     "Localizer",
     "Roi",
     "Stage",
     "StageCorrector",
+    "SupportsTriggerMode",
     "Workflow",
     "score_frames",
 ]

@@ -33,9 +33,20 @@ class ZEstimateLike(Protocol):
     range's end and must not be used as a position.
     """
 
-    z_um: NDArray[np.float64]
-    z_err_um: NDArray[np.float64]
-    in_domain: NDArray[np.bool_]
+    @property
+    def z_um(self) -> NDArray[np.float64]:
+        """Estimated z."""
+        ...
+
+    @property
+    def z_err_um(self) -> NDArray[np.float64]:
+        """One-sigma uncertainty of z."""
+        ...
+
+    @property
+    def in_domain(self) -> NDArray[np.bool_]:
+        """Whether z may be used."""
+        ...
 
 
 @runtime_checkable
@@ -52,9 +63,20 @@ class FittedFocusModel(Protocol):
         +1 if the ellipticity grows with z, -1 if it falls.
     """
 
-    focus_um: float
-    usable_range_um: tuple[float, float]
-    slope_sign: int
+    @property
+    def focus_um(self) -> float:
+        """z where sigma_x = sigma_y."""
+        ...
+
+    @property
+    def usable_range_um(self) -> tuple[float, float]:
+        """``(low, high)`` where widths map to z."""
+        ...
+
+    @property
+    def slope_sign(self) -> int:
+        """Sign of d ellipticity / dz."""
+        ...
 
     def z_from_widths(
         self, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, width_covariance: ArrayLike | None = None
@@ -76,7 +98,10 @@ class FittedFocusModel(Protocol):
 class FocusModel(Protocol):
     """Fits calibration sweeps; ``name`` is the registered plugin name."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The registered plugin name."""
+        ...
 
     def fit(
         self,

@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 _MIB = 1024 * 1024
+_STATS_TILE_BYTES = 4 * _MIB
 
 
 class AnalysisWarning(UserWarning):
@@ -110,7 +111,7 @@ def plan_partitions(blocks: Sequence[Block], *, frame_bytes: int, partition_byte
     return [Partition(blocks=tuple(blocks[i] for i in group)) for group in groups if len(group)]
 
 
-def sample_mean_pattern(source: FrameSource, *, max_frames: int = 4096, block_bytes: int = 16 * _MIB) -> NDArray[np.float64]:
+def sample_mean_pattern(source: FrameSource, *, max_frames: int = 512, block_bytes: int = 16 * _MIB) -> NDArray[np.float64]:
     """Mean pattern over blocks spread evenly across the scan (at most about ``max_frames`` patterns)."""
     blocks = source.blocks(block_bytes)
     per_block = max(1, blocks[0].n_frames)
@@ -139,11 +140,13 @@ def _stats_partition(partition: Partition, task: _StatsTask) -> GroupMoments:
     n_pixels = task.source.frame_shape[0] * task.source.frame_shape[1]
     total = GroupMoments.empty(task.n_groups, n_pixels, xp)
     buffer = frame_buffer(task.source, partition.blocks)
+    step = max(1, _STATS_TILE_BYTES // (4 * n_pixels))
     for block in partition.blocks:
         frames = task.source.read(block, buffer).reshape(block.n_frames, n_pixels)
-        values = task.preprocessor.apply(frames, xp)
         groups = task.groups[block.flat_indices(scan_x)]
-        total = total.merge(GroupMoments.of_block(values, groups, task.n_groups, xp))
+        for start in range(0, block.n_frames, step):
+            values = task.preprocessor.apply(frames[start : start + step], xp)
+            total = total.merge(GroupMoments.of_block(values, groups[start : start + step], task.n_groups, xp))
     return total.to_numpy()
 
 
@@ -295,9 +298,16 @@ def analyse(
     data_bytes = n_frames * frame_bytes
 
     t0 = time.perf_counter()
-    pattern = sample_mean_pattern(source, block_bytes=block_bytes)
-    centre = _beam_centre(pattern, settings.calibration, pick_centre)
-    picked = pick_kspace(pattern, centre) if settings.calibration.interactive_kspace and pick_kspace else None
+    calibration = settings.calibration
+    cy, cx = calibration.center_y_px, calibration.center_x_px
+    if cy is not None and cx is not None and not _needs_mean_pattern(calibration):
+        # Everything is given: no need to read a sample.
+        centre = BeamCentre(y_px=cy, x_px=cx, radius_px=math.nan, source="given")
+        picked = None
+    else:
+        pattern = sample_mean_pattern(source, block_bytes=block_bytes)
+        centre = _beam_centre(pattern, calibration, pick_centre)
+        picked = pick_kspace(pattern, centre) if calibration.interactive_kspace and pick_kspace else None
     try:
         kcal = resolve_k_calibration(settings.calibration, disk_radius_px=centre.radius_px, picked=picked)
     except ValueError as exc:
@@ -370,6 +380,17 @@ def analyse(
     for note in result["warnings"]:
         warnings.warn(note, AnalysisWarning, stacklevel=2)
     return PolarResult(**result, timings_s=timings, throughput=throughput)
+
+
+def _needs_mean_pattern(calibration: CalibrationParams) -> bool:
+    """Whether the centre, the disk radius or a picker needs the sample mean pattern."""
+    k_given = calibration.pixel_size_ky is not None or bool(calibration.bragg_pairs_px) or calibration.pixel_size_k is not None
+    return (
+        calibration.center_y_px is None
+        or calibration.interactive_center
+        or calibration.interactive_kspace
+        or (calibration.convergence_angle_mrad is not None and not k_given)
+    )
 
 
 def _beam_centre(pattern: NDArray[np.float64], calibration: CalibrationParams, pick: CentrePicker | None) -> BeamCentre:

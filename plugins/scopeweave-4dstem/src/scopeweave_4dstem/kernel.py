@@ -106,16 +106,22 @@ class MapKernel:
         if xp is not np:
             return self._apply_whole(values.astype(xp.float32, copy=False), xp)
         n, n_pixels = values.shape
+        if values.dtype == np.float32 and not self._needs_log:
+            return values @ self._linear  # one product over the whole block
         out = np.empty((n, self.n_columns), dtype=np.float32)
         step = max(1, self.tile_bytes // (4 * n_pixels))
         scratch = np.empty((min(step, n), n_pixels), dtype=np.float32) if self._needs_log else None
+        unsigned = values.dtype.kind == "u"
         for start in range(0, n, step):
             stop = min(start + step, n)
             tile = values[start:stop].astype(np.float32, copy=False)
             out[start:stop, : self._linear.shape[1]] = tile @ self._linear
             if scratch is not None and self.filter_weights is not None:
-                logged = np.maximum(tile, 0, out=scratch[: stop - start])
-                np.log1p(logged, out=logged)
+                logged = scratch[: stop - start]
+                if unsigned:  # counts are never negative: no clipping pass
+                    np.log1p(tile, out=logged)
+                else:
+                    np.log1p(np.maximum(tile, 0, out=logged), out=logged)
                 out[start:stop, self.n_com_columns :] = logged @ self.filter_weights
         return out
 

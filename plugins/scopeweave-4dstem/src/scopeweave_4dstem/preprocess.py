@@ -55,9 +55,11 @@ class Preprocessor:
         return values
 
     def apply(self, frames: Any, xp: ModuleType = np) -> Any:
-        """``P = f(I) - b`` of ``(n, K)`` patterns, float64 (for the statistics pass)."""
-        values = self.transform(frames, xp).astype(xp.float64)
+        """``P = f(I) - b`` of ``(n, K)`` patterns as a new float32 array (for the statistics pass)."""
+        values = self.transform(frames, xp)
+        if values is frames or not values.flags.owndata:
+            values = values.copy()
         if self.background_subtract:
-            keep = xp.asarray(self.keep)
-            values -= values[:, keep].mean(axis=1, keepdims=True)
+            weights = xp.asarray(self.keep.astype(np.float32) / max(int(self.keep.sum()), 1))
+            values -= (values @ weights)[:, None]
         return values

@@ -59,17 +59,31 @@ class GroupMoments:
     def of_block(
         cls, values: Any, groups: NDArray[np.integer[Any]], n_groups: int, xp: ModuleType = np
     ) -> GroupMoments:
-        """Moments of ``(n, K)`` float64 patterns (NumPy or CuPy) whose groups are ``groups``."""
-        out = cls.empty(n_groups, values.shape[1], xp)
-        for g in np.unique(groups):
-            chosen = groups == g
-            members = values[xp.asarray(chosen)]
-            mean = members.mean(axis=0)
-            out.count[g] = int(chosen.sum())
-            out.mean[g] = mean
-            deviation = members - mean
-            out.m2[g] = (deviation * deviation).sum(axis=0)
-        return out
+        """Moments of ``(n, K)`` patterns (NumPy or CuPy) whose groups are ``groups``.
+
+        Per-group sums come from two matrix products with a one-hot group
+        matrix, in the dtype of ``values`` (float32 is ample for the sums
+        over one block: the patterns are first shifted by the block's first
+        pattern, so the sums of squares do not cancel); the moments are then
+        float64.
+        """
+        n = values.shape[0]
+        reference = values[0].astype(xp.float64)
+        deviation = values - values[0]
+        onehot = xp.zeros((n_groups, n), dtype=values.dtype)
+        onehot[xp.asarray(groups), xp.arange(n)] = 1
+        s1 = (onehot @ deviation).astype(xp.float64)
+        deviation *= deviation
+        s2 = (onehot @ deviation).astype(xp.float64)
+        count = np.bincount(np.asarray(groups), minlength=n_groups).astype(np.int64)
+        present = xp.asarray((count > 0).astype(np.float64))[:, None]
+        safe = xp.asarray(np.maximum(count, 1).astype(np.float64))[:, None]
+        shifted_mean = s1 / safe
+        return cls(
+            count=count,
+            mean=(shifted_mean + reference[None, :]) * present,
+            m2=xp.maximum(s2 - s1 * shifted_mean, 0.0),
+        )
 
     def to_numpy(self) -> GroupMoments:
         """The same moments with NumPy arrays (CuPy arrays are copied to the host)."""

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scopeweave.errors import ScopeweaveError
-from scopeweave.kinds.focus_model import FittedFocusModel, FocusModel
+from scopeweave.kinds.focus_model import ExpectedSlope, FittedFocusModel, FocusModel
 from scopeweave_focuslock.gates import GateResult, GateThresholds, evaluate_gates
 from scopeweave_focuslock.models.base import ZEstimate
 from scopeweave_focuslock.spotfit import PARAMETRIC, SpotFit, SpotTable
@@ -51,6 +51,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("iterations", "i"),
     ("converged", "b"),
     ("signal_fraction", "f"),
+    ("snr", "f"),
 )
 
 
@@ -85,6 +86,7 @@ class CalibrationSamples:
     iterations: NDArray[np.int64]
     converged: NDArray[np.bool_]
     signal_fraction: NDArray[np.float64]
+    snr: NDArray[np.float64]
 
     def __len__(self) -> int:
         return int(self.z_um.shape[0])
@@ -116,7 +118,7 @@ class CalibrationSamples:
             stage_z_um=np.asarray(stage_z_um, dtype=np.float64), x_px=spots.x_px, y_px=spots.y_px,
             sigma_x_err_px=spots.sigma_x_err_px, sigma_y_err_px=spots.sigma_y_err_px,
             sigma_xy_cov_px2=spots.width_covariance[:, 0, 1], iterations=spots.iterations,
-            converged=spots.converged, signal_fraction=spots.signal_fraction,
+            converged=spots.converged, signal_fraction=spots.signal_fraction, snr=spots.snr,
         )
 
 
@@ -218,7 +220,7 @@ def build_calibration(
     theta_rad: float,
     pixel_size_nm: float,
     thresholds: GateThresholds | None = None,
-    expected_slope: str = "auto",
+    expected_slope: ExpectedSlope = "auto",
     sweep_center_stage_um: float = 0.0,
     metadata: Mapping[str, Any] | None = None,
 ) -> Calibration:
@@ -229,18 +231,20 @@ def build_calibration(
     """
     t = thresholds or GateThresholds()
     fit_mask = samples.in_model_fit
-    common = {"model_name": model.name, "samples": samples, "theta_rad": float(theta_rad),
+    common: dict[str, Any] = {"model_name": model.name, "samples": samples, "theta_rad": float(theta_rad),
               "pixel_size_nm": float(pixel_size_nm), "expected_slope": expected_slope,
               "sweep_center_stage_um": float(sweep_center_stage_um), "metadata": dict(metadata or {})}
+    fitted: FittedFocusModel | None
+    failure: tuple[GateResult, ...] = ()
     try:
         fitted = model.fit(samples.z_um[fit_mask], samples.sigma_x_px[fit_mask], samples.sigma_y_px[fit_mask],
-                           expected_slope=expected_slope)  # type: ignore[arg-type]
+                           expected_slope=expected_slope)
     except ValueError as exc:
-        gate = GateResult(name="model_fit", passed=False, value=float(fit_mask.sum()), threshold=0.0,
-                          message=f"model_fit: FAILED: the {model.name} model could not be fitted to "
-                                  f"{int(fit_mask.sum())} samples: {exc}")
-        return Calibration(model=None, gates=(gate,), **common)
-    gates = evaluate_gates(
+        fitted = None
+        failure = (GateResult(name="model_fit", passed=False, value=float(fit_mask.sum()), threshold=0.0,
+                              message=f"model_fit: FAILED: the {model.name} model could not be fitted to "
+                                      f"{int(fit_mask.sum())} samples: {exc}"),)
+    gates = failure + evaluate_gates(
         fitted, z_um=samples.z_um, sigma_x_px=samples.sigma_x_px, sigma_y_px=samples.sigma_y_px,
         in_model_fit=fit_mask, parametric=samples.parametric, edge=samples.edge, reasons=samples.reason,
         thresholds=t, expected_slope=expected_slope,

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+from numpy.typing import NDArray
 
 from scopeweave.atomic import write_json_atomic, write_text_atomic
 from scopeweave.kinds.focus_model import FocusModel
@@ -224,7 +225,7 @@ def _read_samples(csv_file: Path, meta: Mapping[str, Any], meta_file: Path) -> C
         if not math.isfinite(columns["z_um"][-1]):
             raise _fail(csv_file, f"line {line}, column 'z_um': must be finite")
     dtypes = {"f": np.float64, "i": np.int64, "b": np.bool_, "s": np.str_}
-    arrays = {name: np.asarray(columns[name], dtype=dtypes[kind]) for name, kind in CSV_COLUMNS}
+    arrays: dict[str, NDArray[Any]] = {name: np.asarray(columns[name], dtype=dtypes[kind]) for name, kind in CSV_COLUMNS}
     for name in ("sample_class", "reason"):
         arrays[name] = arrays[name].astype(str)
     return CalibrationSamples(**arrays)

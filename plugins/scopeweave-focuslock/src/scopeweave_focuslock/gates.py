@@ -76,7 +76,7 @@ def z_residuals_um(
 
 
 def evaluate_gates(
-    model: FittedFocusModel,
+    model: FittedFocusModel | None,
     *,
     z_um: NDArray[np.float64],
     sigma_x_px: NDArray[np.float64],
@@ -88,7 +88,11 @@ def evaluate_gates(
     thresholds: GateThresholds,
     expected_slope: str,
 ) -> tuple[GateResult, ...]:
-    """Run every gate on a fitted model and its sweep samples (all arrays per sample)."""
+    """Run every gate on a fitted model and its sweep samples (all arrays per sample).
+
+    Without a model (it could not be fitted) only the gates that need none
+    run: ``parametric_samples`` and ``roi_clipping`` (over the whole sweep).
+    """
     t = thresholds
     gates = []
 
@@ -102,6 +106,9 @@ def evaluate_gates(
         detail += f"; {int((parametric & ~in_model_fit).sum())} edge-flagged fits left out"
     gates.append(_result("parametric_samples", n_fit >= t.min_parametric_samples, n_fit, t.min_parametric_samples,
                          detail))
+    if model is None:
+        gates.append(_clipping_gate(parametric, edge, "in the sweep", t))
+        return tuple(gates)
 
     low, high = model.usable_range_um
     zf, sxf, syf = z_um[in_model_fit], sigma_x_px[in_model_fit], sigma_y_px[in_model_fit]
@@ -129,16 +136,21 @@ def evaluate_gates(
 
     gates.append(_sign_gate(model, zf, sxf, syf, t, expected_slope))
 
-    in_range = (z_um >= low) & (z_um <= high)
-    n_range = int(in_range.sum())
-    edge_fraction = float(edge[in_range].mean()) if n_range else 0.0
-    gates.append(_result(
-        "roi_clipping", edge_fraction <= t.max_edge_fraction, edge_fraction, t.max_edge_fraction,
-        f"{int(edge[in_range].sum())} of {n_range} samples in the usable range touch the ROI border "
-        f"({100 * edge_fraction:.0f} %, max {100 * t.max_edge_fraction:.0f} %)"
-        + ("" if edge_fraction <= t.max_edge_fraction else "; enlarge the ROI or reduce the sweep range"),
-    ))
+    gates.append(_clipping_gate(parametric & (z_um >= low) & (z_um <= high), edge, "in the usable range", t))
     return tuple(gates)
+
+
+def _clipping_gate(population: NDArray[np.bool_], edge: NDArray[np.bool_], where: str, t: GateThresholds) -> GateResult:
+    """Share of the parametric fits in ``population`` whose spot touches the ROI border."""
+    n = int(population.sum())
+    n_edge = int((edge & population).sum())
+    fraction = n_edge / n if n else 0.0
+    return _result(
+        "roi_clipping", fraction <= t.max_edge_fraction, fraction, t.max_edge_fraction,
+        f"{n_edge} of {n} parametric fits {where} touch the ROI border "
+        f"({100 * fraction:.0f} %, max {100 * t.max_edge_fraction:.0f} %)"
+        + ("" if fraction <= t.max_edge_fraction else "; enlarge the ROI or reduce the sweep range"),
+    )
 
 
 def _sign_gate(

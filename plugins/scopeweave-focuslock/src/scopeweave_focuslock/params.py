@@ -68,11 +68,14 @@ class DetectionOptions:
     Attributes
     ----------
     background_percentile
-        Percentile of the ROI taken as background by the moment estimate and
-        the low-signal test (0-100).
+        Percentile of the ROI taken as background by the moment estimate (0-100).
     min_roi_intensity_fraction
-        Minimum share of the ROI's photons above that background; below it
-        the sample is ``low_signal`` and falls back to moments.
+        Minimum share of the ROI's photons above the background (the median
+        of the ROI's border pixels); below it the sample is ``low_signal``
+        and falls back to moments.
+    min_snr
+        Minimum spot photons over the Poisson noise of the whole ROI
+        (``sqrt`` of its photons); below it the sample is ``low_signal``.
     max_clipped_fraction
         A spot whose fitted model puts more than this fraction of its photons
         outside the ROI is flagged ``edge`` (it touches the ROI border).
@@ -90,6 +93,7 @@ class DetectionOptions:
 
     background_percentile: float = attrs.field(default=20.0, validator=_percent)
     min_roi_intensity_fraction: float = attrs.field(default=0.02, validator=_fraction)
+    min_snr: float = attrs.field(default=5.0, validator=_non_negative)
     max_clipped_fraction: float = attrs.field(default=0.02, validator=_fraction)
     max_fit_quality: float = attrs.field(default=3.0, validator=_positive)
     min_sigma_px: float = attrs.field(default=0.5, validator=_positive)

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
-from scopeweave_psf import fit_spots, moment_estimate
+from scopeweave_psf import FitMode, fit_spots, moment_estimate
 
 from scopeweave_focuslock.params import DetectionOptions
 
@@ -66,7 +66,9 @@ class SpotTable:
     edge
         The spot touches the ROI border.
     signal_fraction
-        Share of the ROI's photons above the percentile background.
+        Share of the ROI's photons above the background (median of the ROI border).
+    snr
+        Spot photons over the Poisson noise of the whole ROI.
     """
 
     x_px: NDArray[np.float64]
@@ -89,6 +91,7 @@ class SpotTable:
     reason: NDArray[np.str_]
     edge: NDArray[np.bool_]
     signal_fraction: NDArray[np.float64]
+    snr: NDArray[np.float64]
 
     def __len__(self) -> int:
         return int(self.x_px.shape[0])
@@ -111,6 +114,7 @@ class SpotTable:
             iterations=int(self.iterations[index]), converged=bool(self.converged[index]),
             sample_class=str(self.sample_class[index]), reason=str(self.reason[index]),  # type: ignore[arg-type]
             edge=bool(self.edge[index]), signal_fraction=float(self.signal_fraction[index]),
+            snr=float(self.snr[index]),
         )
 
 
@@ -138,6 +142,7 @@ class SpotFit:
     reason: str
     edge: bool
     signal_fraction: float
+    snr: float
 
     @property
     def is_parametric(self) -> bool:
@@ -165,12 +170,20 @@ def clipped_fraction(
     return np.asarray(1.0 - inside_x * inside_y)
 
 
-def _signal_fraction(rois: NDArray[np.float64], background: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Share of each ROI's photons above its (percentile) background; 0 for an empty ROI."""
+def _signal(rois: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Share of each ROI's photons above its background, and the spot's signal-to-noise ratio.
+
+    The background is the median of the ROI's border pixels; the noise the
+    Poisson noise of the whole ROI, ``sqrt(total)``.  Empty ROIs give 0, 0.
+    """
+    _, h, w = rois.shape
+    border = np.concatenate([rois[:, 0, :], rois[:, -1, :], rois[:, 1:-1, 0], rois[:, 1:-1, -1]], axis=1)
+    background = np.median(border, axis=1)
     total = rois.sum(axis=(1, 2))
-    above = total - background * (rois.shape[1] * rois.shape[2])
-    safe = np.where(total > 0, total, 1.0)
-    return np.where(total > 0, above / safe, 0.0)
+    spot = total - background * (h * w)
+    positive = total > 0
+    safe = np.where(positive, total, 1.0)
+    return np.where(positive, spot / safe, 0.0), np.where(positive, spot / np.sqrt(safe), 0.0)
 
 
 def measure_spots(
@@ -207,9 +220,9 @@ def measure_spots(
         raise ValueError(f"'rois' must be an (n, height, width) array (got shape {batch.shape}).")
     n, h, w = batch.shape
     moments = moment_estimate(batch, background_percentile=opts.background_percentile)
-    signal_fraction = _signal_fraction(batch, moments.background)
+    signal_fraction, snr = _signal(batch)
     reason = np.full(n, "", dtype=object)
-    reason[signal_fraction < opts.min_roi_intensity_fraction] = "low_signal"
+    reason[(signal_fraction < opts.min_roi_intensity_fraction) | (snr < opts.min_snr)] = "low_signal"
     if saturated is not None:
         mask = np.asarray(saturated, dtype=bool)
         if mask.shape != (n,):
@@ -219,7 +232,7 @@ def measure_spots(
     nan = np.full(n, np.nan)
     if opts.use_gaussian_fit:
         fixed = theta_rad is not None or opts.fast_mode
-        mode = "elliptical_fixed_theta" if fixed else "elliptical"
+        mode: FitMode = "elliptical_fixed_theta" if fixed else "elliptical"
         fit = fit_spots(batch, mode=mode, initial=moments, theta_rad=theta_rad if fixed else None,
                         readout_variance=readout_variance, n_threads=n_threads, return_covariance=True)
         assert fit.covariance is not None
@@ -257,7 +270,7 @@ def measure_spots(
         x_err_px=crlb[:, 0], y_err_px=crlb[:, 1], sigma_x_err_px=crlb[:, 2], sigma_y_err_px=crlb[:, 3],
         theta_err_rad=crlb[:, 4], width_covariance=covariance, fit_quality=quality, iterations=iterations, converged=converged,
         sample_class=np.where(fallback, FALLBACK, PARAMETRIC).astype(str), reason=reason.astype(str),
-        edge=edge, signal_fraction=signal_fraction,
+        edge=edge, signal_fraction=signal_fraction, snr=snr,
     )
 
 

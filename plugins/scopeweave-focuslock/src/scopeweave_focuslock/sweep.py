@@ -81,7 +81,8 @@ def roi_around(frame: NDArray[np.generic], size_px: int, centre_px: tuple[float,
         raise ValueError(f"'roi_size_px' {size_px} does not fit the {width} x {height} px frame")
     if centre_px is None:
         smooth = ndimage.gaussian_filter(np.asarray(frame, dtype=np.float64), 1.5)
-        cy, cx = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+        row, col = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+        cx, cy = float(col), float(row)
     else:
         cx, cy = centre_px
         if not (0 <= cx < width and 0 <= cy < height):

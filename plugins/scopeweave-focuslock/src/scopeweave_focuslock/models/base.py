@@ -86,7 +86,7 @@ class SizeCurve:
 
     def consistent(self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike) -> NDArray[np.bool_]:
         """Whether the measured size is within :data:`MAX_RELATIVE_WIDTH_ERROR` of the curve at ``z_um``."""
-        expected = np.interp(z_um, self.knots_z_um, self.knots_size_px)
+        expected = np.interp(np.asarray(z_um, dtype=np.float64), self.knots_z_um, self.knots_size_px)
         size = 0.5 * (np.asarray(sigma_x_px, dtype=np.float64) + np.asarray(sigma_y_px, dtype=np.float64))
         with np.errstate(invalid="ignore"):
             return np.asarray(np.abs(size - expected) <= MAX_RELATIVE_WIDTH_ERROR * expected)
@@ -103,7 +103,7 @@ class SizeCurve:
         kz, ks = data.get("knots_z_um"), data.get("knots_size_px")
         ok = (isinstance(kz, list) and isinstance(ks, list) and len(kz) == len(ks) >= 1
               and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in kz + ks))
-        if not ok or not np.all(np.diff(np.asarray(kz)) > 0) or min(ks) <= 0:  # type: ignore[arg-type,operator]
+        if not ok or not np.all(np.diff(np.asarray(kz)) > 0) or min(ks) <= 0:  # type: ignore[arg-type]
             raise ValueError(f"{where}: 'size_curve' needs equally long lists of finite knots, z ascending, sizes > 0")
         return cls(knots_z_um=tuple(float(v) for v in kz), knots_size_px=tuple(float(v) for v in ks))  # type: ignore[union-attr]
 
@@ -149,7 +149,7 @@ def calibration_samples(
     z, sx, sy = z[keep], sx[keep], sy[keep]
     if np.unique(z).size < MIN_SAMPLES:
         raise ValueError(f"a focus model needs samples at >= {MIN_SAMPLES} distinct z positions "
-                         f"(got {np.unique(z).size} usable of {keep.size}).")
+                         f"(got {np.unique(z).size} usable of {keep.size})")
     order = np.argsort(z, kind="stable")
     return z[order], sx[order], sy[order]
 

@@ -34,6 +34,7 @@ from scopeweave_focuslock.models.base import (
     read_sign,
     step_means,
 )
+from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.params import PolynomialParams
 
 __all__ = [
@@ -163,7 +164,7 @@ class _PolynomialFocusModel:
         self.params = params or PolynomialParams()
 
     def fit(
-        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: str = "auto"
+        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: ExpectedSlope = "auto"
     ) -> PolynomialCalibration:
         """Fit on the monotonic steps around focus, shrinking the range to the model's accuracy."""
         z, sx, sy = calibration_samples(z_um, sigma_x_px, sigma_y_px)
@@ -256,7 +257,7 @@ class PiecewiseCalibration:
 
     def ellipticity_at(self, z_um: ArrayLike) -> NDArray[np.float64]:
         """Interpolated ellipticity (flat beyond the knots)."""
-        return np.asarray(np.interp(z_um, self.knots_z_um, self.knots_ellipticity))
+        return np.asarray(np.interp(np.asarray(z_um, dtype=np.float64), self.knots_z_um, self.knots_ellipticity))
 
     def z_from_widths(
         self, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, width_covariance: ArrayLike | None = None
@@ -298,7 +299,7 @@ class PiecewiseFocusModel:
     name = "piecewise"
 
     def fit(
-        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: str = "auto"
+        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: ExpectedSlope = "auto"
     ) -> PiecewiseCalibration:
         """Knots at the monotonic per-step means around focus."""
         z, sx, sy = calibration_samples(z_um, sigma_x_px, sigma_y_px)

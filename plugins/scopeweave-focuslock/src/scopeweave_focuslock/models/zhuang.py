@@ -32,6 +32,7 @@ from scopeweave_focuslock.models.base import (
     read_range,
     read_sign,
 )
+from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.params import CHI2_1DOF_999, ZhuangParams
 
 __all__ = ["ZhuangCalibration", "ZhuangFocusModel", "ZhuangParams", "zhuang_calibration", "zhuang_width_slope"]
@@ -254,7 +255,7 @@ class ZhuangFocusModel:
         self.params = params or ZhuangParams()
 
     def fit(
-        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: str = "auto"
+        self, z_um: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, expected_slope: ExpectedSlope = "auto"
     ) -> ZhuangCalibration:
         """Fit both axes and locate focus and the usable range within the sampled z span."""
         expected_sign(expected_slope)

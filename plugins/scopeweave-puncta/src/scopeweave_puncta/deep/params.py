@@ -606,6 +606,8 @@ class DeepEvaluateParams:
         The classical calcium pipeline run on the baseline's tracks.
     max_event_distance_nm
         Largest distance between a calcium event and the track it is assigned to.
+    baseline_name
+        Label of the baseline localizer in the tables (the wired ``baseline`` or the default gauss-mle).
     """
 
     checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
@@ -622,3 +624,4 @@ class DeepEvaluateParams:
     tracking: TrackingParams = attrs.field(factory=TrackingParams)
     calcium: CalciumParams = attrs.field(factory=CalciumParams)
     max_event_distance_nm: float = attrs.field(default=400.0, validator=_positive)
+    baseline_name: str = "gauss-mle"

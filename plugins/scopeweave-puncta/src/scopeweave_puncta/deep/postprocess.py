@@ -1,12 +1,12 @@
 """From network output maps to localizations and calcium events.
 
 Localizations (after DECODE's spatial integration, re-implemented)
-    Pixels with probability ``p <= raw_threshold`` are zeroed.  A pixel is a
-    localization when it is the maximum of its 3 x 3 neighbourhood and the
-    probability summed over that neighbourhood exceeds
-    ``detection_threshold`` (the mass of one emitter often spreads over two
-    pixels), or when its own ``p`` exceeds ``split_threshold`` (two emitters
-    in neighbouring pixels).  Position = pixel centre + predicted offset;
+    A pixel is a candidate when its probability ``p`` exceeds ``raw_threshold``.
+    A candidate is a localization when it is the maximum of its 3 x 3
+    neighbourhood and the probability summed over that neighbourhood exceeds
+    ``detection_threshold`` (the mass of one emitter often spreads over
+    several pixels), or when its own ``p`` exceeds ``split_threshold`` (two
+    emitters in neighbouring pixels).  Position = pixel centre + predicted offset;
     photons, background and the x/y uncertainties are read at that pixel.
     ``uncertainty_nm`` is the per-axis RMS ``sqrt((sigma_x^2 + sigma_y^2)/2)``.
     The network does not estimate the PSF width: ``sigma_nm`` is NaN.
@@ -68,10 +68,10 @@ class OutputMaps:
 def detect_peaks(probability: torch.Tensor, *, raw_threshold: float, detection_threshold: float,
                  split_threshold: float) -> torch.Tensor:
     """Boolean ``(n, y, x)`` map of the pixels that are localizations."""
-    p = probability.float()
-    clean = torch.where(p > raw_threshold, p, torch.zeros_like(p))[:, None]
+    p = probability.float()[:, None]
+    clean = torch.where(p > raw_threshold, p, torch.zeros_like(p))
     local_max = clean == F.max_pool2d(clean, 3, stride=1, padding=1)
-    mass = F.avg_pool2d(clean, 3, stride=1, padding=1, count_include_pad=True) * 9.0
+    mass = F.avg_pool2d(p, 3, stride=1, padding=1, count_include_pad=True) * 9.0
     peaks = (local_max & (mass > detection_threshold)) | (clean > split_threshold)
     return (peaks & (clean > 0))[:, 0]
 

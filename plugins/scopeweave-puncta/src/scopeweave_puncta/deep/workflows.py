@@ -169,11 +169,11 @@ class DeepEvaluateWorkflow:
         self.baseline = baseline
 
     def _baseline(self) -> tuple[Any, str]:
-        if self.baseline is not None:
-            return self.baseline, type(self.baseline).__name__
         p = self.params
+        if self.baseline is not None:
+            return self.baseline, p.baseline_name
         params = GaussFitParams(psf_sigma_nm=p.psf_sigma_nm, camera=p.simulation.camera)
-        return GaussFitLocalizer(params, method="mle"), "gauss-mle"
+        return GaussFitLocalizer(params, method="mle"), p.baseline_name
 
     def run(self, context: RunContext) -> Mapping[str, Any]:
         p = self.params

@@ -32,8 +32,8 @@ def register_with_m2stitch(
 ) -> Registration:
     """Register with ``m2stitch.stitch_images``; positions come back in the frame of the priors.
 
-    The per-tile confidence is the best refined NCC of the tile's left and top
-    links (clipped to [0, 1]).
+    The per-tile confidence is the best refined NCC of the links the tile takes
+    part in (clipped to [0, 1]).
     """
     try:
         import m2stitch
@@ -61,11 +61,19 @@ def register_with_m2stitch(
     found = np.column_stack([grid["x_pos"].to_numpy(float), grid["y_pos"].to_numpy(float)])
     priors = np.asarray(priors_px, dtype=float)
     found += (priors - found).mean(axis=0)
+    def ncc(index: int, direction: str) -> float:
+        value = grid.iloc[index].get(f"{direction}_ncc")
+        return float(value) if value is not None and math.isfinite(float(value)) else 0.0
+
+    at = {cell: i for i, cell in enumerate(cells)}
     confidence = []
-    for _, row in grid.iterrows():
-        values = [row.get(f"{d}_ncc") for d in ("left", "top")]
-        finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-        confidence.append(min(1.0, max([0.0, *finite])))
+    for i, (col, row) in enumerate(cells):
+        values = [ncc(i, "left"), ncc(i, "top")]  # the links to its left and upper neighbours ...
+        if (col + 1, row) in at:  # ... and those from its right and lower neighbours
+            values.append(ncc(at[(col + 1, row)], "left"))
+        if (col, row + 1) in at:
+            values.append(ncc(at[(col, row + 1)], "top"))
+        confidence.append(min(1.0, max(0.0, *values)))
     return Registration(
         positions_px=tuple((float(x), float(y)) for x, y in found),
         confidence=tuple(confidence), pairs=(), search_radius_px=float(search_radius_px),
