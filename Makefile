@@ -12,7 +12,8 @@ export SCOPEWEAVE_STRICT_PLUGINS ?= 1
 DISTS := core $(sort $(wildcard plugins/scopeweave-*)) $(sort $(wildcard examples/plugins/*))
 DEMO_SESSION ?= examples/sessions/sim-zstack.toml
 PYTEST_ARGS ?=
-# Optional extras installed for the tests, per distribution folder name, e.g. EXTRAS_scopeweave-x := [gui]
+# Optional extras installed for the tests, per distribution folder name
+EXTRAS_scopeweave-4dstem := [gui]
 
 .PHONY: install demo test lint clean
 

@@ -64,7 +64,7 @@ def test_dependency_order_follows_uses_not_file_order(scopeweave_registry) -> No
         ("components.cam.params.exposure_ms", -1.0, "$.components.cam.params.exposure_ms", "'exposure_ms' must be > 0 (got -1.0)"),
         ("components.z.params.start_um", 500.0, "$.components.z.params", "'start_um' must lie inside limits_um"),
         ("components.z.kind", "laser", "$.components.z.kind", "must be one of"),
-        ("components.z.plugin", "prior", "$.components.z.plugin", "no stage named 'prior' (available: sim-xy, sim-z)"),
+        ("components.z.plugin", "prior", "$.components.z.plugin", "no stage named 'prior' (available: "),
         ("workflow.plugin", "nope", "$.workflow.plugin", "no workflow named 'nope'"),
         ("components.cam.uses.stage", "nothere", "$.components.cam.uses.stage", "no component labelled 'nothere' (labels: z, cam)"),
         ("components.cam.uses.lamp", "z", "$.components.cam.uses.lamp", "has no role 'lamp' (roles: stage, xy_stage)"),
@@ -161,3 +161,16 @@ def test_validation_never_builds_components(recording_plugin, scopeweave_registr
     }
     _problems(data, scopeweave_registry)
     assert recording_plugin.LOG == []
+
+
+def test_nested_tables_report_the_failing_field(scopeweave_registry) -> None:
+    data = _with("components.cam.params.focus_drift", [
+        {"kind": "ramp", "rate_um_per_min": 1.0},
+        {"kind": "sine", "period_s": 0.0},
+        {"kind": "steps", "step_times_s": [1.0], "step_sizes_um": [], "colour": 1},
+    ])
+    data = _with("components.cam.params.psf_x", {"w0_px": -1.0, "c_um": 0.1, "d_um": 0.4}, data)
+    problems = _problems(data, scopeweave_registry)
+    assert "'period_s' must be > 0" in problems["$.components.cam.params.focus_drift[1]"]
+    assert "unknown key" in problems["$.components.cam.params.focus_drift[2].colour"]
+    assert "'w0_px' must be > 0" in problems["$.components.cam.params.psf_x.w0_px"]

@@ -8,7 +8,9 @@ all problems instead of stopping at the first.
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -87,7 +89,28 @@ def _format(exc: BaseException, tp: Any) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _attrs_element_type(tp: Any) -> Any:
+    """The element class of ``tuple[C, ...]``, ``list[C]`` or ``Sequence[C]`` when ``C`` is an attrs class."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (tuple, list, collections.abc.Sequence) and args:
+        if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
+            return args[0] if attrs.has(args[0]) else None
+    return None
+
+
 def _structure_value(value: Any, tp: Any, path: str) -> tuple[Any, list[Problem]]:
+    # Nested parameter tables recurse, so a validator failure points at its own field.
+    if isinstance(tp, type) and attrs.has(tp):
+        return structure_table(value, tp, path)
+    element = _attrs_element_type(tp)
+    if element is not None and isinstance(value, list):
+        items, problems = [], []
+        for index, item in enumerate(value):
+            built, found = structure_table(item, element, f"{path}[{index}]")
+            items.append(built)
+            problems += found
+        container = list if typing.get_origin(tp) is list else tuple
+        return (None, problems) if problems else (container(items), [])
     try:
         return CONVERTER.structure(value, tp), []
     except (ClassValidationError, IterableValidationError) as exc:

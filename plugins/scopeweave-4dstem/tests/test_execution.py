@@ -43,7 +43,7 @@ def test_threads_and_one_thread_agree_with_many_partitions(cluster_file: tuple[P
                                                         partition_mib=0.05))
     one = _run(path, truth.noisy_labels, ComputeParams(scheduler="sync", block_mib=8.0))
     assert many.throughput["n_partitions"] >= 4
-    assert one.throughput["n_blocks"] == 1
+    assert one.throughput["n_blocks"] < many.throughput["n_blocks"]
     _assert_same(many, one)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scopeweave_andor import AndorCamera, AndorParams, FrameInfo
+from scopeweave_andor import AndorCamera, AndorParams
 from scopeweave_andor.camera import TRIGGER_MODES
 
 from scopeweave.errors import ComponentError
-from scopeweave.kinds import Roi
+from scopeweave.kinds import FrameInfo, Roi
 from scopeweave.testing import CameraContract, RegistrationContract
 
 ROW_TIME_S = 1.0e-5
@@ -48,11 +48,15 @@ def test_exposure_goes_to_pylablib_in_seconds(fake_andor: Callable[..., Any], ex
     fake = fake_andor()
     with _camera(exposure_ms=20.0) as camera:
         assert fake.camera.exposure_s == pytest.approx(0.02)
-        assert camera.device_exposure_ms == pytest.approx(20.0)
+        assert camera.exposure_ms == pytest.approx(20.0)
         np.testing.assert_array_equal(camera.snap(), expected(48, 64, 0.02, (0, 0, 64, 48), 1))
         camera.set_exposure_ms(100_000.0)  # SDK3 truncates to the feature's range
-        assert camera.exposure_ms == 100_000.0
-        assert camera.device_exposure_ms == pytest.approx(30_000.0)
+        assert camera.exposure_ms == pytest.approx(30_000.0), "the exposure the camera uses"
+        camera.set_exposure_ms(0.001)
+        assert camera.exposure_ms == pytest.approx(0.02), "the shortest exposure of the fake camera"
+        camera.set_exposure_ms(1.23456)  # and rounds to its 10 us granularity
+        assert camera.exposure_ms == pytest.approx(1.23)
+        assert fake.camera.exposure_s == pytest.approx(1.23e-3)
 
 
 def test_aoi_and_binning_crop_the_right_pixels(fake_andor: Callable[..., Any], expected: Callable[..., Any]) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scopeweave_hamamatsu import FrameInfo, OrcaCamera, OrcaParams
+from scopeweave_hamamatsu import OrcaCamera, OrcaParams
 from scopeweave_hamamatsu.camera import TRIGGER_MODES
 
 from scopeweave.errors import ComponentError
-from scopeweave.kinds import Roi
+from scopeweave.kinds import FrameInfo, Roi
 from scopeweave.testing import CameraContract, RegistrationContract
 
 LINE_TIME_S = 9.74436e-6
@@ -49,15 +49,16 @@ def test_exposure_goes_to_pylablib_in_seconds(fake_dcam: Callable[..., Any], exp
     with _camera(exposure_ms=20.0) as camera:
         quantised_s = round(0.02 / LINE_TIME_S) * LINE_TIME_S
         assert fake.camera.exposure_s == pytest.approx(quantised_s)
-        assert camera.device_exposure_ms == pytest.approx(quantised_s * 1000)
-        assert camera.exposure_ms == 20.0
+        assert camera.exposure_ms == pytest.approx(quantised_s * 1000, rel=1e-12), "the exposure DCAM uses"
+        assert camera.exposure_ms != 20.0
         frame = camera.snap()
         np.testing.assert_array_equal(frame, expected(48, 64, quantised_s, (0, 0, 64, 48), 1))
         camera.set_exposure_ms(5.0)
-        assert fake.camera.exposure_s == pytest.approx(round(0.005 / LINE_TIME_S) * LINE_TIME_S)
+        quantised_s = round(0.005 / LINE_TIME_S) * LINE_TIME_S
+        assert fake.camera.exposure_s == pytest.approx(quantised_s)
         with pytest.raises(ComponentError, match="DCAMERR_OUTOFRANGE"):
             camera.set_exposure_ms(20_000.0)
-        assert camera.exposure_ms == 5.0
+        assert camera.exposure_ms == pytest.approx(quantised_s * 1000, rel=1e-12)
 
 
 def test_roi_and_binning_crop_the_right_pixels(fake_dcam: Callable[..., Any], expected: Callable[..., Any]) -> None:
@@ -226,3 +227,18 @@ def test_bit_depth_missing_from_the_camera(fake_dcam: Callable[..., Any], sensor
         _camera().initialize()
     with _camera(bit_depth=12) as camera:
         assert camera.bit_depth == 12
+
+
+def test_params_roi_is_taken_once_and_later_choices_survive_a_restart(fake_dcam: Callable[..., Any]) -> None:
+    fake = fake_dcam()
+    camera = _camera(roi_px=(8, 4, 32, 16), binning=2, trigger_mode="software")
+    with camera:
+        assert camera.roi == Roi(x_px=8, y_px=4, width_px=32, height_px=16)
+        camera.set_binning(1)
+        camera.set_roi(Roi(x_px=12, y_px=8, width_px=20, height_px=12))
+        camera.set_trigger_mode("internal")
+    with camera:
+        assert camera.roi == Roi(x_px=12, y_px=8, width_px=20, height_px=12)
+        assert fake.camera.roi == (12, 32, 8, 20, 1, 1)
+        assert fake.camera.trigger == "int"
+        assert camera.snap().shape == (12, 20)

@@ -42,9 +42,17 @@ def xy_of(scope: Any, **overrides: Any) -> MMXYStage:
 
 
 class TestCameraContract(CameraContract):
+    binning_factor = None  # the default test camera's Binning property is read-only
+
     @pytest.fixture
     def camera(self, microscope: Any) -> MMCamera:
         return camera_of(microscope)
+
+
+class TestBinningCameraContract(CameraContract):
+    @pytest.fixture
+    def camera(self, make_microscope: Callable[..., Any]) -> MMCamera:
+        return camera_of(make_microscope(camera_class="BinningCamera", extra="#py Property,Cam,Noise,0"))
 
 
 class TestFocusContract(StageContract):
@@ -134,7 +142,7 @@ def test_exposure_reaches_the_device_and_scales_the_signal(microscope: Any) -> N
         assert camera.link.core.getExposure("Cam") == 10.0
         signal_10 = camera.snap().astype(float).sum() - devices.OFFSET_ADU * 48 * 64
         camera.set_exposure_ms(20.0)
-        assert camera.device_exposure_ms == 20.0
+        assert camera.exposure_ms == 20.0
         signal_20 = camera.snap().astype(float).sum() - devices.OFFSET_ADU * 48 * 64
     assert signal_20 / signal_10 == pytest.approx(2.0, rel=1e-3)
 
@@ -222,3 +230,67 @@ def test_explicit_device_labels(microscope: Any) -> None:
     with pytest.raises(ComponentError, match=r"has no focus stage named 'XY' \(focus stages: Z\)"):
         focus_of(microscope, device="XY").initialize()
     assert len(CORES) == 0
+
+
+def test_binned_frames_are_block_sums_through_the_binning_property(make_microscope: Callable[..., Any]) -> None:
+    scope = make_microscope(camera_class="BinningCamera", extra="#py Property,Cam,Noise,0")
+    with camera_of(scope) as camera:
+        roi = Roi(x_px=8, y_px=4, width_px=48, height_px=40)
+        camera.set_roi(roi)
+        unbinned = camera.snap().astype(np.int64)
+        camera.set_binning(4)
+        assert camera.link.core.getProperty("Cam", "Binning") == "4"
+        assert camera.link.core.getROI("Cam") == [2, 1, 12, 10], "Micro-Manager places the ROI in binned pixels"
+        assert camera.pixel_size_um == pytest.approx(4 * devices.PIXEL_SIZE_UM)
+        np.testing.assert_array_equal(camera.snap(), unbinned.reshape(10, 4, 12, 4).sum(axis=(1, 3)))
+        frames = list(camera.acquire_sequence(2))
+        np.testing.assert_array_equal(frames[1], unbinned.reshape(10, 4, 12, 4).sum(axis=(1, 3)))
+        camera.set_binning(1)
+        assert camera.link.core.getROI("Cam") == [8, 4, 48, 40]
+        np.testing.assert_array_equal(camera.snap(), unbinned)
+
+
+def test_binning_from_params_and_configs_that_bin(make_microscope: Callable[..., Any]) -> None:
+    scope = make_microscope(camera_class="BinningCamera",
+                            extra="#py Property,Cam,Noise,0\n#py Property,Cam,Binning,2\n"
+                                  "ConfigPixelSize,Res,Core,AutoShutter,1\nPixelSize_um,Res,0.1")
+    camera = MMCamera(MMCameraParams(config_path=str(scope.config_path), binning=2))
+    with camera:
+        assert camera.sensor_shape_px == devices.SENSOR_SHAPE_PX, "the sensor is read unbinned"
+        assert camera.pixel_size_um == pytest.approx(0.2), "the calibration is read at binning 1"
+        assert camera.snap().shape == (24, 32)
+    with camera_of(scope) as unbinned:
+        assert unbinned.link.core.getProperty("Cam", "Binning") == "1", "binning is set by the component, not the config"
+        assert unbinned.snap().shape == devices.SENSOR_SHAPE_PX
+
+
+def test_binnings_the_camera_does_not_offer_are_refused(make_microscope: Callable[..., Any], microscope: Any) -> None:
+    scope = make_microscope(camera_class="BinningCamera", extra="#py Property,Cam,Noise,0")
+    with camera_of(scope) as camera:
+        camera.set_roi(Roi(x_px=0, y_px=0, width_px=48, height_px=48))
+        with pytest.raises(ValueError, match=r"'binning' 3 is not supported by camera 'Cam': it offers 1, 2, 4"):
+            camera.set_binning(3)
+        camera.set_roi(Roi(x_px=1, y_px=0, width_px=16, height_px=16))
+        with pytest.raises(ValueError, match=r"x and y must be multiples of the binning 2"):
+            camera.set_binning(2)
+        assert camera.binning == 1
+        assert camera.link.core.getProperty("Cam", "Binning") == "1", "the binning is restored"
+        assert camera.link.core.getROI("Cam") == [1, 0, 16, 16], "and the ROI"
+        assert camera.snap().shape == (16, 16)
+    with camera_of(microscope) as fixed:
+        with pytest.raises(ValueError, match="'binning' 2 is not supported by camera 'Cam': it has no settable Binning"):
+            fixed.set_binning(2)
+        assert fixed.snap().shape == devices.SENSOR_SHAPE_PX
+
+
+def test_sequence_frames_carry_the_core_frame_number_and_time(microscope: Any) -> None:
+    import time
+
+    with camera_of(microscope) as camera:
+        before_s = time.perf_counter()
+        results = list(camera.acquire_sequence_with_info(5))
+        after_s = time.perf_counter()
+    assert [info.frame_index for _, info in results] == [0, 1, 2, 3, 4]
+    stamps = [info.timestamp_s for _, info in results]
+    assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))
+    assert before_s <= stamps[0] and stamps[-1] <= after_s

@@ -316,12 +316,13 @@ def analyse(
 
     keep = central_keep_mask(frame_shape, centre.yx, settings.preprocess.central_mask_px).ravel()
     ids = np.zeros(0, dtype=np.int64) if flat_labels is None else cluster_ids(flat_labels)
-    blocks = source.blocks(block_bytes)
     throughput: dict[str, Any] = {"data_bytes": data_bytes, "backend": backend}
     stats: ClusterStats | None = None
     templates = gates = coverage = None
     ssim: list[float] | None = None
     with Executor(compute.scheduler, compute.n_workers) as executor:
+        # Small datasets get smaller (still chunk-aligned) blocks so every worker has work.
+        blocks = source.blocks(min(block_bytes, max(frame_bytes, data_bytes // (4 * executor.n_workers))))
         partitions = plan_partitions(
             blocks, frame_bytes=frame_bytes, partition_bytes=int(compute.partition_mib * _MIB), n_workers=executor.n_workers
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scopeweave.errors import ComponentError
+from scopeweave_pylablib import open_pylablib_camera
 
 __all__ = ["INSTALL_HINT", "open_sdk3_camera"]
 
@@ -22,15 +22,5 @@ def open_sdk3_camera(index: int) -> Any:
     ComponentError
         When pylablib or Andor SDK3 is missing, or no camera has that index.
     """
-    try:
-        from pylablib.devices import Andor
-    except ImportError as exc:
-        raise ComponentError(
-            f"pylablib is not installed ({exc}); install it with `pip install pylablib-lightweight`."
-        ) from exc
-    try:
-        return Andor.AndorSDK3Camera(idx=index)
-    except Andor.AndorError as exc:
-        raise ComponentError(f"Andor SDK3 camera {index} could not be opened: {exc}") from exc
-    except (OSError, AttributeError, ImportError) as exc:
-        raise ComponentError(f"Andor SDK3 is not available ({exc}). {INSTALL_HINT}") from exc
+    return open_pylablib_camera("Andor", "AndorSDK3Camera", "AndorError", index=index, camera_name="Andor SDK3 camera",
+                                sdk_name="Andor SDK3", install_hint=INSTALL_HINT)

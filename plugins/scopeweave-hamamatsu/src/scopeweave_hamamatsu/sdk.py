@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scopeweave.errors import ComponentError
+from scopeweave_pylablib import open_pylablib_camera
 
 __all__ = ["INSTALL_HINT", "open_dcam_camera"]
 
@@ -22,15 +22,5 @@ def open_dcam_camera(index: int) -> Any:
     ComponentError
         When pylablib or DCAM-API is missing, or no camera has that index.
     """
-    try:
-        from pylablib.devices import DCAM
-    except ImportError as exc:
-        raise ComponentError(
-            f"pylablib is not installed ({exc}); install it with `pip install pylablib-lightweight`."
-        ) from exc
-    try:
-        return DCAM.DCAMCamera(idx=index)
-    except DCAM.DCAMError as exc:
-        raise ComponentError(f"Hamamatsu DCAM camera {index} could not be opened: {exc}") from exc
-    except (OSError, AttributeError, ImportError) as exc:
-        raise ComponentError(f"Hamamatsu DCAM-API is not available ({exc}). {INSTALL_HINT}") from exc
+    return open_pylablib_camera("DCAM", "DCAMCamera", "DCAMError", index=index, camera_name="Hamamatsu DCAM camera",
+                                sdk_name="Hamamatsu DCAM-API", install_hint=INSTALL_HINT)

@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-__all__ = ["bit_depth", "config_path", "limits_pair", "non_negative", "optional_positive", "positive", "roi_px",
-           "xy_limits"]
+__all__ = ["at_least_one", "bit_depth", "config_path", "limits_pair", "non_negative", "optional_positive", "positive",
+           "roi_px", "xy_limits"]
 
 
 def config_path(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -19,6 +19,11 @@ def config_path(instance: object, attribute: attrs.Attribute[Any], value: str) -
 def positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise ValueError(f"'{attribute.name}' must be > 0 (got {value!r}).")
+
+
+def at_least_one(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"'{attribute.name}' must be >= 1 (got {value!r}).")
 
 
 def optional_positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:

@@ -15,7 +15,7 @@ import math
 import numba as nb
 import numpy as np
 
-from scopeweave_psf._model_kernels import NPARAMS, TIED_SIGMA, accumulate, deviance, fill_lower
+from scopeweave_psf._model_kernels import NPARAMS, TIED_SIGMA, accumulate, fill_lower, saturated_loglik
 
 LAMBDA_START = 1e-3
 LAMBDA_MIN = 1e-9
@@ -217,7 +217,8 @@ def fit_one(
             decrement += delta[a] * grad[a]
         converged = 0.5 * decrement < tolerance
     _covariance_into(fisher, free_idx, theta_free_at, cov_out)
-    llr = deviance(roi, p, var, rotated)
+    # Deviance: twice the log-likelihood gap to the perfect model (mu = data).
+    llr = 2.0 * (saturated_loglik(roi, var) - loglik)
     if theta_free_at >= 0 and canonical_theta(p):
         # A quarter turn swaps the roles of sigma_x and sigma_y in the covariance too.
         _swap_sigma_axes(cov_out)

@@ -281,20 +281,16 @@ def accumulate(
 
 
 @nb.njit(cache=True)
-def deviance(roi: np.ndarray, p: np.ndarray, var: float, rotated: bool) -> float:
-    """Log-likelihood ratio ``2 * sum(mu - d + d * log(d / mu))`` against the saturated model."""
-    free_idx = np.zeros(1, dtype=np.int64)
-    dummy_f = np.zeros((1, 1))
-    dummy_g = np.zeros(1)
-    loglik = accumulate(roi, p, var, free_idx, rotated, dummy_f, dummy_g, False)
-    saturated = 0.0
+def saturated_loglik(roi: np.ndarray, var: float) -> float:
+    """Log-likelihood of the perfect model (mu = d), without the ``log(d!)`` constant."""
+    total = 0.0
     h, w = roi.shape
     for i in range(h):
         for j in range(w):
             d = roi[i, j] + var
             if d > 0.0:
-                saturated += d * math.log(d) - d
-    return 2.0 * (saturated - loglik)
+                total += d * math.log(d) - d
+    return total
 
 
 @nb.njit(cache=True)

@@ -65,3 +65,15 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("tiny-train")
     return Trainer(tiny_params(steps=6), out).run().last_checkpoint
+
+
+@pytest.fixture
+def easy() -> SyntheticLevel:
+    """The easy curriculum level (few bright spots, low background, active calcium)."""
+    return EASY
+
+
+@pytest.fixture
+def make_params():
+    """:func:`tiny_params`: a small, fast training configuration."""
+    return tiny_params

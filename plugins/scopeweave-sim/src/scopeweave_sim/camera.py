@@ -45,8 +45,9 @@ class SimAstigmaticCamera(Camera):
     def bit_depth(self) -> int:
         return self.params.bit_depth
 
-    def _apply_exposure_ms(self, exposure_ms: float) -> None:
-        """The simulation reads ``exposure_ms`` at each frame."""
+    def _apply_exposure_ms(self, exposure_ms: float) -> float:
+        """The simulation reads ``exposure_ms`` at each frame, so it accepts any exposure."""
+        return exposure_ms
 
     def _apply_roi(self, roi: Roi) -> None:
         """The simulation renders the current ROI at each frame."""

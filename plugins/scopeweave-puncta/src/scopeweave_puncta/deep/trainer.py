@@ -348,8 +348,8 @@ class Trainer:
                 history.append(row)
                 value = row["val_loss"] if p.best_metric == "loss" else row[p.best_metric]
                 previous = best["value"]
-                better = math.isfinite(value) and (previous is None or (
-                    value < previous if p.best_metric == "loss" else value > previous))
+                better = previous is None or (math.isfinite(value) and (not math.isfinite(previous) or (
+                    value < previous if p.best_metric == "loss" else value > previous)))
                 if better:
                     best = {"metric": p.best_metric, "value": float(value), "step": done}
                 self._write_metrics(history)
@@ -364,9 +364,6 @@ class Trainer:
                                 **self._state(extra, loss_fn, optimizer, scaler, done, stage, history, best))
             self.on_step(1)
         tensorboard.close()
-        if not self.best_path.exists() and self.last_path.exists():
-            raise ScopeweaveError("no validation produced a finite score, so there is no best checkpoint; "
-                                  "check the training data and learning rate.")
         if history:
             plot_training_curves(self.out_dir / "training_curves.png", history)
         return TrainResult(best_checkpoint=self.best_path, last_checkpoint=self.last_path,

@@ -1,0 +1,27 @@
+"""Shared base of the scopeweave cameras driven through pylablib (a library: it registers nothing).
+
+Importing it does not import pylablib; :func:`open_pylablib_camera` does, when a camera starts.
+"""
+
+from scopeweave_pylablib.camera import PylablibCamera
+from scopeweave_pylablib.params import (
+    PylablibCameraParams,
+    at_least,
+    bit_depth,
+    check_roi_divides_binning,
+    positive,
+    roi_px,
+)
+from scopeweave_pylablib.sdk import PYLABLIB_HINT, open_pylablib_camera
+
+__all__ = [
+    "PYLABLIB_HINT",
+    "PylablibCamera",
+    "PylablibCameraParams",
+    "at_least",
+    "bit_depth",
+    "check_roi_divides_binning",
+    "open_pylablib_camera",
+    "positive",
+    "roi_px",
+]

@@ -1,0 +1,130 @@
+"""The shared pylablib library: no registration, no eager pylablib import, SDK errors, params validators.
+
+The camera base itself runs under the Camera contract and the vendor tests of
+scopeweave-hamamatsu and scopeweave-andor, on faithful fakes of their pylablib classes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+from typing import Any
+
+import attrs
+import pytest
+from pylablib.devices import DCAM
+from scopeweave_pylablib import (
+    PYLABLIB_HINT,
+    PylablibCamera,
+    at_least,
+    bit_depth,
+    check_roi_divides_binning,
+    open_pylablib_camera,
+    positive,
+    roi_px,
+)
+
+from scopeweave.errors import ComponentError
+from scopeweave.kinds import Camera
+
+
+def _open(index: int = 0) -> Any:
+    return open_pylablib_camera("DCAM", "DCAMCamera", "DCAMError", index=index, camera_name="Test camera",
+                                sdk_name="Test SDK", install_hint="Install the test SDK.")
+
+
+def test_importing_the_library_does_not_import_pylablib() -> None:
+    code = "import sys, scopeweave_pylablib; print('pylablib' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_it_is_a_library_that_registers_nothing() -> None:
+    dist = importlib.metadata.distribution("scopeweave-pylablib")
+    assert [ep for ep in dist.entry_points if ep.group == "scopeweave.plugins"] == []
+    assert any(req.startswith("pylablib-lightweight") for req in dist.requires or [])
+
+
+def test_the_camera_base_is_an_abstract_binning_camera_with_trigger_modes() -> None:
+    assert issubclass(PylablibCamera, Camera)
+    assert PylablibCamera.supports_binning
+    assert {"_open", "_fire_software_trigger", "_timestamp_s"} <= PylablibCamera.__abstractmethods__
+    assert all(hasattr(PylablibCamera, name) for name in ("trigger_modes", "trigger_mode", "set_trigger_mode"))
+
+
+def test_opening_passes_the_index_and_returns_the_camera(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Opened:
+        def __init__(self, idx: int) -> None:
+            self.idx = idx
+
+    monkeypatch.setattr(DCAM, "DCAMCamera", Opened)
+    camera = _open(3)
+    assert isinstance(camera, Opened)
+    assert camera.idx == 3
+
+
+def test_a_device_error_names_the_camera(monkeypatch: pytest.MonkeyPatch) -> None:
+    def busy(idx: int) -> None:
+        raise DCAM.DCAMError("DCAMERR_BUSY")
+
+    monkeypatch.setattr(DCAM, "DCAMCamera", busy)
+    with pytest.raises(ComponentError, match=r"^Test camera 2 could not be opened: DCAMERR_BUSY$"):
+        _open(2)
+
+
+@pytest.mark.parametrize("error", [OSError("dcamapi.dll not found"), AttributeError("no dcamapi_init")])
+def test_a_missing_sdk_names_the_sdk_and_how_to_install_it(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    def missing(idx: int) -> None:
+        raise error
+
+    monkeypatch.setattr(DCAM, "DCAMCamera", missing)
+    with pytest.raises(ComponentError, match=r"^Test SDK is not available \(.*\)\. Install the test SDK\.$"):
+        _open()
+
+
+def test_missing_pylablib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pylablib", None)
+    monkeypatch.setitem(sys.modules, "pylablib.devices", None)
+    with pytest.raises(ComponentError, match=r"^pylablib is not installed \(.*\); install it with") as info:
+        _open()
+    assert str(info.value).endswith(PYLABLIB_HINT)
+
+
+@attrs.frozen(kw_only=True)
+class Params:
+    pixel_size_um: float = attrs.field(default=0.1, validator=positive)
+    camera_index: int = attrs.field(default=0, validator=at_least(0))
+    exposure_ms: float = 10.0
+    roi_px: tuple[int, int, int, int] | None = attrs.field(default=None, validator=roi_px)
+    binning: int = attrs.field(default=1, validator=at_least(1))
+    trigger_mode: str = "internal"
+    frame_timeout_ms: float = 100.0
+    buffer_frames: int = attrs.field(default=10, validator=at_least(2))
+    bit_depth: int | None = attrs.field(default=None, validator=bit_depth)
+
+    def __attrs_post_init__(self) -> None:
+        check_roi_divides_binning(self)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"pixel_size_um": 0.0}, "'pixel_size_um' must be > 0 (got 0.0)"),
+        ({"camera_index": -1}, "'camera_index' must be >= 0 (got -1)"),
+        ({"buffer_frames": 1}, "'buffer_frames' must be >= 2 (got 1)"),
+        ({"bit_depth": 6}, "'bit_depth' must be between 8 and 32 when given (got 6)"),
+        ({"roi_px": (0, -1, 8, 8)}, "'roi_px' must be (x, y, width, height) with x, y >= 0"),
+        ({"roi_px": (0, 0, 8, 0)}, "width, height >= 1 (got (0, 0, 8, 0))"),
+        ({"roi_px": (0, 0, 9, 8), "binning": 2}, "'roi_px' width and height must be multiples of 'binning' = 2"),
+    ],
+)
+def test_params_validators(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        Params(**fields)
+    assert message in str(info.value)
+
+
+def test_valid_params_pass() -> None:
+    params = Params(roi_px=(4, 4, 16, 8), binning=4, bit_depth=12)
+    assert (params.roi_px, params.binning, params.bit_depth) == ((4, 4, 16, 8), 4, 12)
