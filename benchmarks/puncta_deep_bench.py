@@ -83,9 +83,23 @@ def _train(steps: int, seed: int) -> tuple[Path, dict[str, Any]]:
     return result.best_checkpoint, info
 
 
+def _training_from_checkpoint(checkpoint: Path) -> dict[str, Any] | None:
+    """What a checkpoint written by puncta-train (or the run's ``last.pt`` next to it) records about the run."""
+    from scopeweave_puncta.deep.checkpoint import load_checkpoint
+
+    last_path = checkpoint.parent / "last.pt"
+    data = load_checkpoint(last_path if last_path.is_file() else checkpoint)
+    params, history = data.get("training_params"), data.get("history")
+    if not isinstance(params, dict) or not history:
+        return None
+    last = history[-1]
+    return {"steps": int(last["step"]), "elapsed_s": float(last["elapsed_s"]), "best": data.get("best"),
+            "final_validation": last, "batch_size": params["batch_size"], "crop_px": params["crop_px"],
+            "stages": [{k: s[k] for k in ("name", "steps", "learning_rate", "tasks")} for s in params["stages"]]}
+
+
 def _speed(checkpoint: Path, threads: list[int]) -> list[dict[str, Any]]:
     import torch
-
     from scopeweave_puncta.camera_model import CameraModel
     from scopeweave_puncta.deep.inference import Predictor
     from scopeweave_puncta.deep.params import PredictionParams
@@ -176,6 +190,7 @@ def main() -> None:
         checkpoint, training = _train(args.steps, args.seed)
     else:
         checkpoint = args.checkpoint
+        training = _training_from_checkpoint(checkpoint)
     print("inference speed ...", flush=True)
     speed = _speed(checkpoint, args.threads)
     torch.set_num_threads(1)

@@ -46,7 +46,7 @@ class Acquire:
         self.metric = metric
 
     def run(self, context: RunContext) -> Mapping[str, Any]:
-        shape = self.camera.roi.shape_px
+        shape = self.camera.frame_shape_px
         path = context.product_path(self.params.filename)
         means: list[float] = []
         scores: list[float] = []

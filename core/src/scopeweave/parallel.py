@@ -113,12 +113,12 @@ def map_tasks(
     from distributed import as_completed
 
     with dask_client(scheduler, n_workers=max_workers) as client:
-        futures = [client.submit(function, item, pure=False) for item in items]
-        index_of = {future.key: index for index, future in enumerate(futures)}
+        dask_futures = [client.submit(function, item, pure=False) for item in items]
+        index_of = {future.key: index for index, future in enumerate(dask_futures)}
         try:
-            for future in as_completed(futures):
-                finished(index_of[future.key], future.result())
+            for done in as_completed(dask_futures):
+                finished(index_of[done.key], done.result())
         except BaseException:
-            client.cancel(futures)
+            client.cancel(dask_futures)
             raise
     return results

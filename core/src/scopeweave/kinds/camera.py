@@ -123,6 +123,13 @@ def _as_int(name: str, value: Any) -> int:
         raise ValueError(f"'{name}' must be an integer (got {value!r}).") from None
 
 
+def _close(stream: Iterator[Any]) -> None:
+    """Close a generator early, so that its ``finally`` clauses (stopping the hardware) run now."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+
+
 class Camera(Component):
     """A camera that returns frames as ``(y, x)`` numpy arrays.
 
@@ -185,12 +192,12 @@ class Camera(Component):
         if height < 1 or width < 1:
             raise ValueError(f"'sensor_shape_px' must be two sizes >= 1 (got {tuple(sensor_shape_px)!r}).")
         if (height, width) != self._sensor_shape_px:
+            self._roi = self._full_roi(self._binning, (height, width))
             self._sensor_shape_px = (height, width)
-            self._roi = self._full_roi(self._binning)
 
-    def _full_roi(self, binning: int) -> Roi:
+    def _full_roi(self, binning: int, sensor_shape_px: tuple[int, int] | None = None) -> Roi:
         """The whole sensor, trimmed to a whole number of ``binning`` x ``binning`` bins."""
-        height, width = self.sensor_shape_px
+        height, width = self.sensor_shape_px if sensor_shape_px is None else sensor_shape_px
         if binning > min(height, width):
             raise ValueError(f"'binning' {binning} is larger than the {width} x {height} px sensor.")
         return Roi(x_px=0, y_px=0, width_px=width - width % binning, height_px=height - height % binning)
@@ -257,9 +264,9 @@ class Camera(Component):
     @staticmethod
     def _valid_exposure_ms(exposure_ms: Any) -> float:
         try:
-            value = float(exposure_ms)
+            value = math.nan if isinstance(exposure_ms, (bool, str)) else float(exposure_ms)
         except (TypeError, ValueError):
-            raise ValueError(f"'exposure_ms' must be a finite number > 0 (got {exposure_ms!r}).") from None
+            value = math.nan
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"'exposure_ms' must be a finite number > 0 (got {exposure_ms!r}).")
         return value
@@ -334,7 +341,7 @@ class Camera(Component):
             for frame, info in stream:
                 yield self._checked(frame), info
         finally:
-            stream.close()
+            _close(stream)
 
     @staticmethod
     def _frames_only(stream: Iterator[tuple[NDArray[Any], FrameInfo]]) -> Iterator[NDArray[Any]]:
@@ -342,9 +349,7 @@ class Camera(Component):
             for frame, _ in stream:
                 yield frame
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            _close(stream)
 
     def _checked(self, frame: Any) -> NDArray[Any]:
         array = np.asarray(frame)

@@ -47,7 +47,8 @@ def score_frames(metric: FrameMetric, frames: NDArray[np.generic] | Sequence[NDA
     if isinstance(frames, np.ndarray) and frames.ndim != 3:
         raise ValueError(f"frames must be a (n, y, x) stack or a sequence of 2D frames (got shape {frames.shape}).")
     if isinstance(metric, BatchFrameMetric):
-        scores = np.asarray(metric.score_batch(frames), dtype=np.float64)
+        stack = frames if isinstance(frames, np.ndarray) else np.stack(frames)
+        scores = np.asarray(metric.score_batch(stack), dtype=np.float64)
         if scores.shape != (len(frames),):
             raise ValueError(f"{type(metric).__qualname__}.score_batch returned shape {scores.shape} "
                              f"for {len(frames)} frames.")

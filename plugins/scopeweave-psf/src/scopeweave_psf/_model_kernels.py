@@ -63,44 +63,29 @@ def _axis_terms(n: int, centre: float, sigma: float, e: np.ndarray, de_dc: np.nd
         g_prev = g
 
 
-@nb.njit(cache=True, inline="always")
-def _dot(x: np.ndarray, y: np.ndarray, n: int) -> float:
-    """``sum(x[:n] * y[:n])`` with four independent partial sums (no serial dependency chain)."""
-    s0 = s1 = s2 = s3 = 0.0
-    j = 0
-    while j + 4 <= n:
-        s0 += x[j] * y[j]
-        s1 += x[j + 1] * y[j + 1]
-        s2 += x[j + 2] * y[j + 2]
-        s3 += x[j + 3] * y[j + 3]
-        j += 4
-    while j < n:
-        s0 += x[j] * y[j]
-        j += 1
-    return (s0 + s1) + (s2 + s3)
-
-
 @nb.njit(cache=True)
-def _add_row(
-    data: np.ndarray, mu: np.ndarray, deriv: np.ndarray, free_idx: np.ndarray, weight: np.ndarray,
-    residual: np.ndarray, scaled: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
+def _reduce_to_free(
+    full: np.ndarray, gfull: np.ndarray, free_idx: np.ndarray, fisher: np.ndarray, grad: np.ndarray
 ) -> None:
-    """Add one image row to the Fisher matrix (upper triangle) and the log-likelihood gradient.
+    """Fisher matrix and gradient of the free parameters from those of all seven.
 
-    ``deriv[k, j]`` is d mu / d parameter k at column j (k = 7: the tied sigma).
+    The pseudo-index :data:`TIED_SIGMA` sums the rows and columns of both sigmas.
     """
-    w = mu.shape[0]
     nfree = free_idx.shape[0]
-    for j in range(w):
-        weight[j] = 1.0 / mu[j]
-        residual[j] = data[j] * weight[j] - 1.0
     for a in range(nfree):
-        da = deriv[free_idx[a]]
-        for j in range(w):
-            scaled[j] = da[j] * weight[j]
-        grad[a] += _dot(residual, da, w)
+        ka = free_idx[a]
+        grad[a] = gfull[2] + gfull[3] if ka == TIED_SIGMA else gfull[ka]
         for b in range(a, nfree):
-            fisher[a, b] += _dot(scaled, deriv[free_idx[b]], w)
+            kb = free_idx[b]
+            if ka == TIED_SIGMA and kb == TIED_SIGMA:
+                value = full[2, 2] + 2.0 * full[2, 3] + full[3, 3]
+            elif ka == TIED_SIGMA:
+                value = full[2, kb] + full[3, kb]
+            elif kb == TIED_SIGMA:
+                value = full[ka, 2] + full[ka, 3]
+            else:
+                value = full[ka, kb]
+            fisher[a, b] = value
 
 
 @nb.njit(cache=True)
@@ -116,7 +101,12 @@ def accumulate_separable(
     roi: np.ndarray, p: np.ndarray, var: float, free_idx: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
     want_derivatives: bool,
 ) -> float:
-    """Log-likelihood at ``p`` (theta taken as 0); fills ``fisher`` and ``grad`` when asked."""
+    """Log-likelihood at ``p`` (theta taken as 0); fills ``fisher`` and ``grad`` when asked.
+
+    The 21 Fisher entries and 6 gradient entries of (x, y, sigma_x, sigma_y,
+    photons, background) are summed in scalars (registers) over the pixels,
+    then reduced to the free parameters.
+    """
     h, w = roi.shape
     ex = np.empty(w)
     dex_dc = np.empty(w)
@@ -128,37 +118,136 @@ def accumulate_separable(
     _axis_terms(h, p[1], p[3], ey, dey_dc, dey_ds)
     photons = p[5]
     bg = p[6] + var
-    mu = np.empty(w)
-    data = np.empty(w)
-    deriv = np.zeros((NPARAMS + 1, w))
-    deriv[6, :] = 1.0
-    weight = np.empty(w)
-    residual = np.empty(w)
-    scaled = np.empty(w)
-    if want_derivatives:
-        fisher[:, :] = 0.0
-        grad[:] = 0.0
+    f00 = 0.0
+    f01 = 0.0
+    f02 = 0.0
+    f03 = 0.0
+    f05 = 0.0
+    f06 = 0.0
+    f11 = 0.0
+    f12 = 0.0
+    f13 = 0.0
+    f15 = 0.0
+    f16 = 0.0
+    f22 = 0.0
+    f23 = 0.0
+    f25 = 0.0
+    f26 = 0.0
+    f33 = 0.0
+    f35 = 0.0
+    f36 = 0.0
+    f55 = 0.0
+    f56 = 0.0
+    f66 = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    g3 = 0.0
+    g5 = 0.0
+    g6 = 0.0
     loglik = 0.0
     for i in range(h):
         yi = ey[i]
         nyi = photons * yi
+        ndy = photons * dey_dc[i]
+        nds = photons * dey_ds[i]
         for j in range(w):
             m = nyi * ex[j] + bg
-            mu[j] = m if m > MODEL_FLOOR else MODEL_FLOOR
+            mu = m if m > MODEL_FLOOR else MODEL_FLOOR
             d = roi[i, j] + var
-            data[j] = d if d > 0.0 else 0.0
-            loglik += _loglik_term(data[j], mu[j])
-        if want_derivatives:
-            ndy = photons * dey_dc[i]
-            nds = photons * dey_ds[i]
-            for j in range(w):
-                deriv[0, j] = nyi * dex_dc[j]
-                deriv[1, j] = ndy * ex[j]
-                deriv[2, j] = nyi * dex_ds[j]
-                deriv[3, j] = nds * ex[j]
-                deriv[5, j] = yi * ex[j]
-                deriv[7, j] = deriv[2, j] + deriv[3, j]
-            _add_row(data, mu, deriv, free_idx, weight, residual, scaled, fisher, grad)
+            if d < 0.0:
+                d = 0.0
+            loglik += _loglik_term(d, mu)
+            if not want_derivatives:
+                continue
+            wt = 1.0 / mu
+            r = d * wt - 1.0
+            d0 = nyi * dex_dc[j]
+            d1 = ndy * ex[j]
+            d2 = nyi * dex_ds[j]
+            d3 = nds * ex[j]
+            d5 = yi * ex[j]
+            w0 = d0 * wt
+            w1 = d1 * wt
+            w2 = d2 * wt
+            w3 = d3 * wt
+            w5 = d5 * wt
+            w6 = wt
+            f00 += w0 * d0
+            f01 += w0 * d1
+            f02 += w0 * d2
+            f03 += w0 * d3
+            f05 += w0 * d5
+            f06 += w0
+            f11 += w1 * d1
+            f12 += w1 * d2
+            f13 += w1 * d3
+            f15 += w1 * d5
+            f16 += w1
+            f22 += w2 * d2
+            f23 += w2 * d3
+            f25 += w2 * d5
+            f26 += w2
+            f33 += w3 * d3
+            f35 += w3 * d5
+            f36 += w3
+            f55 += w5 * d5
+            f56 += w5
+            f66 += w6
+            g0 += r * d0
+            g1 += r * d1
+            g2 += r * d2
+            g3 += r * d3
+            g5 += r * d5
+            g6 += r
+    if want_derivatives:
+        full = np.empty((NPARAMS, NPARAMS))
+        gfull = np.empty(NPARAMS)
+        full[:, :] = 0.0
+        gfull[:] = 0.0
+        full[0, 0] = f00
+        full[0, 1] = f01
+        full[1, 0] = f01
+        full[0, 2] = f02
+        full[2, 0] = f02
+        full[0, 3] = f03
+        full[3, 0] = f03
+        full[0, 5] = f05
+        full[5, 0] = f05
+        full[0, 6] = f06
+        full[6, 0] = f06
+        full[1, 1] = f11
+        full[1, 2] = f12
+        full[2, 1] = f12
+        full[1, 3] = f13
+        full[3, 1] = f13
+        full[1, 5] = f15
+        full[5, 1] = f15
+        full[1, 6] = f16
+        full[6, 1] = f16
+        full[2, 2] = f22
+        full[2, 3] = f23
+        full[3, 2] = f23
+        full[2, 5] = f25
+        full[5, 2] = f25
+        full[2, 6] = f26
+        full[6, 2] = f26
+        full[3, 3] = f33
+        full[3, 5] = f35
+        full[5, 3] = f35
+        full[3, 6] = f36
+        full[6, 3] = f36
+        full[5, 5] = f55
+        full[5, 6] = f56
+        full[6, 5] = f56
+        full[6, 6] = f66
+        gfull[0] = g0
+        gfull[1] = g1
+        gfull[2] = g2
+        gfull[3] = g3
+        gfull[5] = g5
+        gfull[6] = g6
+        _reduce_to_free(full, gfull, free_idx, fisher, grad)
     return loglik
 
 
@@ -210,23 +299,49 @@ def accumulate_rotated(
     norm = 1.0 / (2.0 * math.pi * sx * sy)
     dtheta_coef = isy2 - isx2
     nq = QUAD_NODES.shape[0]
-    mu = np.empty(w)
-    data = np.empty(w)
-    deriv = np.zeros((NPARAMS + 1, w))
-    deriv[6, :] = 1.0
-    weight = np.empty(w)
-    residual = np.empty(w)
-    scaled = np.empty(w)
+    deriv = np.zeros((5, w))
     row = np.empty(w)
     g_sum = np.empty(w)
-    if want_derivatives:
-        fisher[:, :] = 0.0
-        grad[:] = 0.0
+    f00 = 0.0
+    f01 = 0.0
+    f02 = 0.0
+    f03 = 0.0
+    f04 = 0.0
+    f05 = 0.0
+    f06 = 0.0
+    f11 = 0.0
+    f12 = 0.0
+    f13 = 0.0
+    f14 = 0.0
+    f15 = 0.0
+    f16 = 0.0
+    f22 = 0.0
+    f23 = 0.0
+    f24 = 0.0
+    f25 = 0.0
+    f26 = 0.0
+    f33 = 0.0
+    f34 = 0.0
+    f35 = 0.0
+    f36 = 0.0
+    f44 = 0.0
+    f45 = 0.0
+    f46 = 0.0
+    f55 = 0.0
+    f56 = 0.0
+    f66 = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    g3 = 0.0
+    g4 = 0.0
+    g5 = 0.0
+    g6 = 0.0
     loglik = 0.0
     for i in range(h):
         g_sum[:] = 0.0
         if want_derivatives:
-            deriv[0:6, :] = 0.0
+            deriv[:, :] = 0.0
         for k in range(nq):
             dy = i + QUAD_NODES[k] - y0
             for m in range(nq):
@@ -251,21 +366,126 @@ def accumulate_rotated(
                     deriv[3, j] += g * (v * vy - 1.0)
                     deriv[4, j] += g * u * v
         for j in range(w):
-            m_ = photons * g_sum[j] + bg
-            mu[j] = m_ if m_ > MODEL_FLOOR else MODEL_FLOOR
+            m = photons * g_sum[j] + bg
+            mu = m if m > MODEL_FLOOR else MODEL_FLOOR
             d = roi[i, j] + var
-            data[j] = d if d > 0.0 else 0.0
-            loglik += _loglik_term(data[j], mu[j])
-        if want_derivatives:
-            for j in range(w):
-                deriv[0, j] *= photons
-                deriv[1, j] *= photons
-                deriv[2, j] *= photons / sx
-                deriv[3, j] *= photons / sy
-                deriv[4, j] *= photons * dtheta_coef
-                deriv[5, j] = g_sum[j]
-                deriv[7, j] = deriv[2, j] + deriv[3, j]
-            _add_row(data, mu, deriv, free_idx, weight, residual, scaled, fisher, grad)
+            if d < 0.0:
+                d = 0.0
+            loglik += _loglik_term(d, mu)
+            if not want_derivatives:
+                continue
+            wt = 1.0 / mu
+            r = d * wt - 1.0
+            d0 = photons * deriv[0, j]
+            d1 = photons * deriv[1, j]
+            d2 = photons * deriv[2, j] / sx
+            d3 = photons * deriv[3, j] / sy
+            d4 = photons * dtheta_coef * deriv[4, j]
+            d5 = g_sum[j]
+            w0 = d0 * wt
+            w1 = d1 * wt
+            w2 = d2 * wt
+            w3 = d3 * wt
+            w4 = d4 * wt
+            w5 = d5 * wt
+            w6 = wt
+            f00 += w0 * d0
+            f01 += w0 * d1
+            f02 += w0 * d2
+            f03 += w0 * d3
+            f04 += w0 * d4
+            f05 += w0 * d5
+            f06 += w0
+            f11 += w1 * d1
+            f12 += w1 * d2
+            f13 += w1 * d3
+            f14 += w1 * d4
+            f15 += w1 * d5
+            f16 += w1
+            f22 += w2 * d2
+            f23 += w2 * d3
+            f24 += w2 * d4
+            f25 += w2 * d5
+            f26 += w2
+            f33 += w3 * d3
+            f34 += w3 * d4
+            f35 += w3 * d5
+            f36 += w3
+            f44 += w4 * d4
+            f45 += w4 * d5
+            f46 += w4
+            f55 += w5 * d5
+            f56 += w5
+            f66 += w6
+            g0 += r * d0
+            g1 += r * d1
+            g2 += r * d2
+            g3 += r * d3
+            g4 += r * d4
+            g5 += r * d5
+            g6 += r
+    if want_derivatives:
+        full = np.empty((NPARAMS, NPARAMS))
+        gfull = np.empty(NPARAMS)
+        full[:, :] = 0.0
+        gfull[:] = 0.0
+        full[0, 0] = f00
+        full[0, 1] = f01
+        full[1, 0] = f01
+        full[0, 2] = f02
+        full[2, 0] = f02
+        full[0, 3] = f03
+        full[3, 0] = f03
+        full[0, 4] = f04
+        full[4, 0] = f04
+        full[0, 5] = f05
+        full[5, 0] = f05
+        full[0, 6] = f06
+        full[6, 0] = f06
+        full[1, 1] = f11
+        full[1, 2] = f12
+        full[2, 1] = f12
+        full[1, 3] = f13
+        full[3, 1] = f13
+        full[1, 4] = f14
+        full[4, 1] = f14
+        full[1, 5] = f15
+        full[5, 1] = f15
+        full[1, 6] = f16
+        full[6, 1] = f16
+        full[2, 2] = f22
+        full[2, 3] = f23
+        full[3, 2] = f23
+        full[2, 4] = f24
+        full[4, 2] = f24
+        full[2, 5] = f25
+        full[5, 2] = f25
+        full[2, 6] = f26
+        full[6, 2] = f26
+        full[3, 3] = f33
+        full[3, 4] = f34
+        full[4, 3] = f34
+        full[3, 5] = f35
+        full[5, 3] = f35
+        full[3, 6] = f36
+        full[6, 3] = f36
+        full[4, 4] = f44
+        full[4, 5] = f45
+        full[5, 4] = f45
+        full[4, 6] = f46
+        full[6, 4] = f46
+        full[5, 5] = f55
+        full[5, 6] = f56
+        full[6, 5] = f56
+        full[6, 6] = f66
+        gfull[0] = g0
+        gfull[1] = g1
+        gfull[2] = g2
+        gfull[3] = g3
+        gfull[4] = g4
+        gfull[5] = g5
+        gfull[6] = g6
+        _reduce_to_free(full, gfull, free_idx, fisher, grad)
     return loglik
 
 

@@ -33,7 +33,7 @@ def percentile(values: np.ndarray, q: float) -> float:
     flat = values.ravel()
     n = flat.size
     rank = (n - 1) * q / 100.0
-    low = int(math.floor(rank))
+    low = math.floor(rank)
     part = np.partition(flat, low)
     value = part[low]
     if low + 1 < n and rank > low:
@@ -61,6 +61,16 @@ def _brightest_3x3(signal: np.ndarray) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
+def _window_box(cy: float, cx: float, radius: float, h: int, w: int) -> tuple[int, int, int, int]:
+    """Row and column ranges covering a circle, clipped to the ROI (empty outside it)."""
+    i0 = max(math.floor(cy - radius), 0)
+    i1 = min(math.ceil(cy + radius) + 1, h)
+    j0 = max(math.floor(cx - radius), 0)
+    j1 = min(math.ceil(cx + radius) + 1, w)
+    return i0, max(i1, i0), j0, max(j1, j0)
+
+
+@nb.njit(cache=True)
 def moments_one(roi: np.ndarray, q: float, out: np.ndarray) -> None:
     """Write (x, y, sigma_x, sigma_y, theta, photons, background) of one ROI into ``out``."""
     h, w = roi.shape
@@ -75,8 +85,9 @@ def moments_one(roi: np.ndarray, q: float, out: np.ndarray) -> None:
     for _ in range(N_REFINEMENTS):
         total = mx = my = 0.0
         r2 = radius * radius
-        for i in range(h):
-            for j in range(w):
+        i0, i1, j0, j1 = _window_box(cy, cx, radius, h, w)
+        for i in range(i0, i1):
+            for j in range(j0, j1):
                 if (i - cy) ** 2 + (j - cx) ** 2 <= r2:
                     v = signal[i, j]
                     total += v
@@ -85,9 +96,10 @@ def moments_one(roi: np.ndarray, q: float, out: np.ndarray) -> None:
         if not total > 0.0:
             return
         cx, cy = mx / total, my / total
+        i0, i1, j0, j1 = _window_box(cy, cx, radius, h, w)
         sxx = syy = sxy = 0.0
-        for i in range(h):
-            for j in range(w):
+        for i in range(i0, i1):
+            for j in range(j0, j1):
                 if (i - cy) ** 2 + (j - cx) ** 2 <= r2:
                     v = signal[i, j]
                     sxx += v * (j - cx) ** 2
@@ -99,8 +111,9 @@ def moments_one(roi: np.ndarray, q: float, out: np.ndarray) -> None:
         radius = max(MIN_WINDOW_PX, WINDOW_SIGMAS * math.sqrt(max(sxx, syy)))
     photons = 0.0
     r2 = radius * radius
-    for i in range(h):
-        for j in range(w):
+    i0, i1, j0, j1 = _window_box(cy, cx, radius, h, w)
+    for i in range(i0, i1):
+        for j in range(j0, j1):
             if (i - cy) ** 2 + (j - cx) ** 2 <= r2:
                 photons += roi[i, j] - background
     theta = 0.5 * math.atan2(2.0 * sxy, sxx - syy)

@@ -23,6 +23,10 @@ def run_batch(
     available = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 - set at runtime by numba
     if n_threads is not None and not 1 <= n_threads <= available:
         raise ValueError(f"'n_threads' must be within 1-{available} (got {n_threads!r}).")
+    if n_items < 2 * MIN_ITEMS_PER_THREAD or n_threads == 1:
+        # Small batches (a focus lock's single ROI) never start numba's thread pool.
+        serial(*args)
+        return
     threads = numba.get_num_threads() if n_threads is None else n_threads
     if threads < 2 or n_items < MIN_ITEMS_PER_THREAD * threads:
         serial(*args)

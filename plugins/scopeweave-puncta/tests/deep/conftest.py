@@ -9,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from scopeweave import hookimpl  # noqa: E402
 from scopeweave_puncta.deep import registrations  # noqa: E402
 from scopeweave_puncta.deep.params import (  # noqa: E402
     LossParams,
@@ -18,6 +17,8 @@ from scopeweave_puncta.deep.params import (  # noqa: E402
     TrainingStage,
     TrainParams,
 )
+
+from scopeweave import hookimpl  # noqa: E402
 
 #: Easy frames: few bright spots on a low background.
 EASY = SyntheticLevel(density_per_um2=(0.3, 0.6), photons_mean=(2000.0, 4000.0), background_photons=(5.0, 10.0),
@@ -60,11 +61,13 @@ def tiny_params(*, steps: int, in_channels: int = 2, seed: int = 0, **overrides)
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
-    """A two-channel tiny model trained for a few steps (shapes, I/O and workflows, not accuracy)."""
+    """A two-channel tiny model trained for 40 steps: it finds some spots (for I/O and workflow tests, not accuracy)."""
     from scopeweave_puncta.deep.trainer import Trainer
 
     out = tmp_path_factory.mktemp("tiny-train")
-    return Trainer(tiny_params(steps=6), out).run().last_checkpoint
+    params = tiny_params(steps=40, validation_every_steps=40,
+                         stages=(TrainingStage(steps=40, learning_rate=1e-2, warmup_steps=2),))
+    return Trainer(params, out).run().last_checkpoint
 
 
 @pytest.fixture

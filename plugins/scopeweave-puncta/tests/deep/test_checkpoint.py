@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from scopeweave.errors import ScopeweaveError
 from scopeweave_puncta.deep.checkpoint import (
     check_compatible,
     load_checkpoint,
@@ -16,6 +14,8 @@ from scopeweave_puncta.deep.checkpoint import (
 from scopeweave_puncta.deep.model import HybridUNet
 from scopeweave_puncta.deep.params import ModelConfig
 
+from scopeweave.errors import ScopeweaveError
+
 CONFIG = ModelConfig(base_channels=4, depth=2)
 
 
@@ -25,7 +25,8 @@ def test_round_trip_gives_the_same_model_and_outputs(tmp_path) -> None:
     path = save_checkpoint(tmp_path / "sub" / "model.pt", model, step=7, note="hello")
     loaded = load_model(path)
     assert loaded.model.config == CONFIG
-    assert loaded.data["step"] == 7 and loaded.data["note"] == "hello"
+    assert loaded.data["step"] == 7
+    assert loaded.data["note"] == "hello"
     x = torch.randn(2, 2, 3, 24, 24)
     with torch.no_grad():
         a, b = model(x), loaded.model(x)

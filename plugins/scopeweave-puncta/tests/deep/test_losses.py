@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-
 from scopeweave_puncta.deep.losses import (
     HybridLoss,
     LossTargets,

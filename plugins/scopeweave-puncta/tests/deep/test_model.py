@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from scopeweave_puncta.deep.model import HybridUNet, count_parameters, main
 from scopeweave_puncta.deep.params import ModelConfig
 
@@ -31,9 +30,12 @@ def test_outputs_lie_in_their_ranges() -> None:
     with torch.no_grad():
         out = model(10.0 * torch.randn(2, 2, 3, 24, 24))
     assert float(out.offset_px.abs().max()) <= 1.0
-    assert 0.0 <= float(out.photons.min()) and float(out.photons.max()) <= 1.0
-    assert float(out.sigma.min()) >= 0.01 - 1e-6 and float(out.sigma.max()) <= 3.01 + 1e-6
-    assert 0.0 <= float(out.background.min()) and float(out.background.max()) <= 1.0
+    assert float(out.photons.min()) >= 0.0
+    assert float(out.photons.max()) <= 1.0
+    assert float(out.sigma.min()) >= 0.01 - 1e-6
+    assert float(out.sigma.max()) <= 3.01 + 1e-6
+    assert float(out.background.min()) >= 0.0
+    assert float(out.background.max()) <= 1.0
     # The detection head starts out near-silent (DECODE's -6 bias): far fewer than one emitter per 100 pixels.
     fresh = HybridUNet(ModelConfig(base_channels=4, depth=2)).eval()
     with torch.no_grad():

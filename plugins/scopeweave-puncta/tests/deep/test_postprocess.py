@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from scopeweave_puncta.deep.postprocess import CalciumEventBuilder, OutputMaps, detect_peaks, localizations_from_maps
 
 H, W = 16, 20
@@ -99,7 +98,17 @@ def test_regions_that_meet_merge_into_one_event_and_frames_must_come_in_order() 
     builder.add_frame(1, bridge, None)
     events = builder.finish()
     assert len(events) == 1
-    assert events.frame[0] == 0 and events.duration_frames[0] == 2
+    assert events.frame[0] == 0
+    assert events.duration_frames[0] == 2
     assert math.isnan(events.amplitude_dff[0])
     with pytest.raises(ValueError, match="in order"):
         builder.add_frame(5, bridge, None)
+
+
+@pytest.mark.parametrize(("gap", "expected"), [(0, [(0, 2), (3, 2)]), (1, [(0, 5)])])
+def test_a_one_frame_dropout_is_bridged_only_with_a_gap_allowance(gap, expected) -> None:
+    builder = CalciumEventBuilder(threshold=0.5, min_pixels=1, pixel_size_nm=PIXEL_NM, max_gap_frames=gap)
+    for frame in range(5):
+        builder.add_frame(frame, 0.9 * _disk(8, 8, 2) if frame != 2 else np.zeros((H, W)), None)
+    events = builder.finish()
+    assert list(zip(events.frame.tolist(), events.duration_frames.tolist(), strict=True)) == expected

@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-
-from scopeweave.errors import ScopeweaveError
 from scopeweave_puncta.deep.checkpoint import load_model
 from scopeweave_puncta.deep.model import HybridUNet
 from scopeweave_puncta.deep.params import ModelConfig, ThunderstormSource, TrainingStage
@@ -22,6 +20,8 @@ from scopeweave_puncta.localization_io import write_thunderstorm_csv
 from scopeweave_puncta.sim_params import SimulationParams
 from scopeweave_puncta.simulate import simulate_sample
 from scopeweave_puncta.table import LocalizationTable
+
+from scopeweave.errors import ScopeweaveError
 
 
 def _weights(path) -> dict[str, torch.Tensor]:
@@ -56,7 +56,8 @@ def test_metrics_csv_checkpoints_and_curves_are_written(tmp_path, make_params) -
     for key in ("stage", "learning_rate", "train_loss", "val_loss", "jaccard", "rmse_nm", "efficiency",
                 "calcium_f1", "calcium_specificity", "train_log_var_calcium"):
         assert key in rows[0]
-    assert result.best_checkpoint.is_file() and result.last_checkpoint.is_file()
+    assert result.best_checkpoint.is_file()
+    assert result.last_checkpoint.is_file()
     assert (tmp_path / "training_curves.png").stat().st_size > 1000
     assert load_model(result.last_checkpoint).data["step"] == 4
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
-
 from scopeweave_puncta.deep.params import ModelConfig, SyntheticLevel, ThunderstormSource, TrainingSimulation
 from scopeweave_puncta.deep.training_data import (
     STREAM_VALIDATION,
@@ -40,7 +39,8 @@ def test_samples_are_a_pure_function_of_seed_stream_and_index() -> None:
     assert not np.array_equal(a.inputs, other.inputs)
     assert not np.array_equal(a.inputs, validation.inputs)
     assert a.inputs.shape == (2, 3, 32, 32)
-    assert a.calcium is not None and a.calcium.shape == (32, 32)
+    assert a.calcium is not None
+    assert a.calcium.shape == (32, 32)
 
 
 def test_targets_sit_on_bright_spots_of_the_centre_frame() -> None:
@@ -61,7 +61,9 @@ def test_targets_sit_on_bright_spots_of_the_centre_frame() -> None:
 def test_calcium_label_is_a_disk_of_the_label_radius() -> None:
     label = calcium_label_map((20, 20), np.array([5.0, 14.0]), np.array([6.0, 12.0]), 2.0)
     assert label.sum() == 2 * 13  # 13 pixel centres lie within 2 px of a pixel centre
-    assert label[6, 5] == 1.0 and label[12, 14] == 1.0 and label[0, 0] == 0.0
+    assert label[6, 5] == 1.0
+    assert label[12, 14] == 1.0
+    assert label[0, 0] == 0.0
 
 
 def test_curriculum_levels_follow_the_step() -> None:
@@ -98,17 +100,19 @@ def _thunderstorm_source(tmp_path, *, calcium: bool) -> tuple[ThunderstormSource
 
 
 def test_thunderstorm_windows_carry_the_csv_localizations_in_crop_coordinates(tmp_path) -> None:
-    source, sample = _thunderstorm_source(tmp_path, calcium=True)
+    source, _ = _thunderstorm_source(tmp_path, calcium=True)
     sampler = ThunderstormSampler(sources=[source], model=MODEL, crop_px=32, seed=0, label_photon_min=50.0)
     seen = 0
     for index in range(6):
         s = sampler.sample(index)
         assert s.inputs.shape == (2, 3, 32, 32)
         assert s.calcium is None  # real data: the calcium label is unknown
-        assert s.background is not None and float(s.background[0, 0]) == pytest.approx(10.0)
+        assert s.background is not None
+        assert float(s.background[0, 0]) == pytest.approx(10.0)
         centre = s.inputs[0, 1] * MODEL.input_scale_photons
         for x, y in s.positions_px:
-            assert -0.5 <= x < 31.5 and -0.5 <= y < 31.5
+            assert -0.5 <= x < 31.5
+            assert -0.5 <= y < 31.5
             assert centre[int(np.clip(round(y), 0, 31)), int(np.clip(round(x), 0, 31))] > 60.0
             seen += 1
     assert seen > 0

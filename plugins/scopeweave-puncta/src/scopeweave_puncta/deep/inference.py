@@ -181,7 +181,7 @@ class Predictor:
         use_calcium = config.has_calcium and calcium is not None
         f0 = calcium_f0(camera.to_photons(calcium[f0_frame_indices(n_frames)])) if use_calcium and calcium is not None else None
         builder = CalciumEventBuilder(threshold=pp.calcium_threshold, min_pixels=pp.min_event_pixels,
-                                      pixel_size_nm=pixel_size_nm)
+                                      pixel_size_nm=pixel_size_nm, max_gap_frames=pp.calcium_gap_frames)
         tables = []
         for start in range(0, n_frames, pp.chunk_frames):
             frames = np.arange(start, min(n_frames, start + pp.chunk_frames))

@@ -466,6 +466,8 @@ class PredictionParams:
         Calcium probability above which a pixel is part of an event.
     min_event_pixels
         Events covering fewer pixel-frames are dropped.
+    calcium_gap_frames
+        A calcium region continues an event it overlaps up to this many frames back (bridges flicker).
     chunk_frames
         Frames read from disk and processed at a time (bounds memory on long movies).
     num_threads
@@ -479,6 +481,7 @@ class PredictionParams:
     split_threshold: float = attrs.field(default=0.6, validator=_open_fraction)
     calcium_threshold: float = attrs.field(default=0.5, validator=_open_fraction)
     min_event_pixels: int = attrs.field(default=4, validator=_at_least(1))
+    calcium_gap_frames: int = attrs.field(default=1, validator=_non_negative)
     chunk_frames: int = attrs.field(default=256, validator=_at_least(1))
     num_threads: int = attrs.field(default=0, validator=_non_negative)
 

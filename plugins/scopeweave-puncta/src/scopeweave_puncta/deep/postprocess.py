@@ -12,8 +12,9 @@ Localizations (after DECODE's spatial integration, re-implemented)
     The network does not estimate the PSF width: ``sigma_nm`` is NaN.
 Calcium events
     Pixels with calcium probability above ``calcium_threshold`` form 8-connected
-    regions per frame; a region overlapping a region of the previous frame
-    continues its event (regions joining several events merge them).  An
+    regions per frame; a region overlapping a region of one of the previous
+    ``1 + max_gap_frames`` frames continues its event (regions joining several
+    events merge them).  An
     event's onset is its first frame, its duration the frames it spans, its
     position the probability-weighted centroid and its amplitude the largest
     ΔF/F0 (3 x 3 mean at the most probable pixel) over its frames.
@@ -117,12 +118,12 @@ def _accumulate_into(acc: list[float], stats: list[float]) -> None:
 class CalciumEventBuilder:
     """Assembles calcium events frame by frame (memory does not grow with the movie length)."""
 
-    def __init__(self, *, threshold: float, min_pixels: int, pixel_size_nm: float) -> None:
+    def __init__(self, *, threshold: float, min_pixels: int, pixel_size_nm: float, max_gap_frames: int = 0) -> None:
         self.threshold = threshold
         self.min_pixels = min_pixels
         self.pixel_size_nm = pixel_size_nm
-        self._previous: NDArray[np.int64] | None = None
-        self._previous_event: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.max_gap_frames = max_gap_frames
+        self._recent: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []  # (labels, event of each label)
         self._parent: list[int] = []
         self._stats: list[list[float]] = []  # onset, last, weight, weight*x, weight*y, pixels, amplitude
         self._last_frame = -1
@@ -167,16 +168,17 @@ class CalciumEventBuilder:
                     self._parent.append(event)
                     self._stats.append(stats)
                 events[label] = event
-        self._previous, self._previous_event = labels, events
+        self._recent = [*self._recent, (labels, events)][-(self.max_gap_frames + 1):]
 
     def _links(self, labels: NDArray[np.int64], n: int) -> dict[int, set[int]]:
-        """Events of the previous frame each current region overlaps."""
+        """Events of the recent frames each current region overlaps."""
         links: dict[int, set[int]] = {}
-        if self._previous is None or n == 0:
+        if n == 0:
             return links
-        overlap = (labels > 0) & (self._previous > 0)
-        for current, previous in set(zip(labels[overlap].tolist(), self._previous[overlap].tolist(), strict=True)):
-            links.setdefault(current, set()).add(int(self._previous_event[previous]))
+        for previous, previous_event in self._recent:
+            overlap = (labels > 0) & (previous > 0)
+            for current, label in set(zip(labels[overlap].tolist(), previous[overlap].tolist(), strict=True)):
+                links.setdefault(current, set()).add(int(previous_event[label]))
         return links
 
     def finish(self) -> CalciumEvents:

@@ -125,6 +125,11 @@ class InferWorkflow:
                 calcium_path = sample.get("calcium")
                 calcium = open_movie(calcium_path) if calcium_path is not None and predictor.config.has_calcium else None
                 pixel = sample.resolved_pixel_size_nm(p.pixel_size_nm)
+                trained = predictor.trained_pixel_size_nm
+                if trained is not None and abs(pixel / trained - 1.0) > 0.1:
+                    context.events.emit("warning", sample=sample.name,
+                                        message=f"pixel size {pixel:g} nm differs from the {trained:g} nm the model was "
+                                                "trained for; PSF widths in pixels differ from training")
                 camera = sample.camera if p.camera_from_metadata and sample.camera is not None else p.camera
                 with context.timed("inference"):
                     analysis = predictor.analyze(movie, calcium=calcium, camera=camera, pixel_size_nm=pixel,
