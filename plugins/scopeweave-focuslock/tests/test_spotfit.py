@@ -128,3 +128,18 @@ def test_bad_input() -> None:
         measure_spots(np.zeros((2, 9, 9)), saturated=[True])
     with pytest.raises(ValueError, match="min_sigma_px"):
         DetectionOptions(min_sigma_px=3.0, max_sigma_px=2.0)
+
+
+def test_single_and_batch_paths_agree() -> None:
+    rng = np.random.default_rng(9)
+    rois = np.stack([_spot(rng), rng.poisson(np.full(SHAPE, 10.0)).astype(float), _spot(rng, theta=0.2)])
+    table = measure_spots(rois, theta_rad=0.0, readout_variance=2.0)
+    for index in range(len(rois)):
+        single = fit_spot(rois[index], theta_rad=0.0, readout_variance=2.0)
+        row = table.row(index)
+        assert single.sample_class == row.sample_class
+        assert single.reason == row.reason
+        np.testing.assert_array_equal(
+            [single.x_px, single.sigma_x_px, single.sigma_y_px, single.photons, single.fit_quality],
+            [row.x_px, row.sigma_x_px, row.sigma_y_px, row.photons, row.fit_quality])
+        np.testing.assert_array_equal(single.width_covariance, row.width_covariance)

@@ -46,7 +46,8 @@ def score_frames(metric: FrameMetric, frames: NDArray[np.generic] | Sequence[NDA
         frames = frames[np.newaxis]
     if isinstance(frames, np.ndarray) and frames.ndim != 3:
         raise ValueError(f"frames must be a (n, y, x) stack or a sequence of 2D frames (got shape {frames.shape}).")
-    if isinstance(metric, BatchFrameMetric):
+    same_shape = isinstance(frames, np.ndarray) or len({np.shape(frame) for frame in frames}) <= 1
+    if isinstance(metric, BatchFrameMetric) and same_shape:
         stack = frames if isinstance(frames, np.ndarray) else np.stack(frames)
         scores = np.asarray(metric.score_batch(stack), dtype=np.float64)
         if scores.shape != (len(frames),):

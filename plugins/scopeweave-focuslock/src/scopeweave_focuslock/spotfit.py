@@ -10,14 +10,29 @@ the ROI (the spot touches the border).
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr
-from scopeweave_psf import FitMode, fit_spots, moment_estimate
+from scopeweave_psf import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, FitMode
+from scopeweave_psf.kernels import free_indices, run_batch
 
+from scopeweave_focuslock._measure_kernel import (
+    F_CONVERGED,
+    F_ITERATIONS,
+    F_REASON,
+    REASONS,
+    S_CLIPPED,
+    S_QUALITY,
+    S_SIGNAL_FRACTION,
+    S_SNR,
+    clipped_fraction_one,
+    measure_batch_parallel,
+    measure_batch_serial,
+    measure_one,
+)
 from scopeweave_focuslock.params import DetectionOptions
 
 __all__ = [
@@ -31,9 +46,10 @@ __all__ = [
     "measure_spots",
 ]
 
-PARAMETRIC = "parametric_fit"
-FALLBACK = "moment_fallback"
 SampleClass = Literal["parametric_fit", "moment_fallback"]
+PARAMETRIC: SampleClass = "parametric_fit"
+FALLBACK: SampleClass = "moment_fallback"
+_DEFAULT_OPTIONS = DetectionOptions()
 
 
 
@@ -152,38 +168,36 @@ class SpotFit:
 
 def clipped_fraction(
     shape_px: tuple[int, int], x_px: ArrayLike, y_px: ArrayLike, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike,
-    theta_rad: ArrayLike,
+    theta_rad: ArrayLike = 0.0,
 ) -> NDArray[np.float64]:
-    """Fraction of each spot's photons outside an ROI of ``shape_px``.
+    """Fraction of each spot's photons outside an ROI of ``shape_px`` (what sets the ``edge`` flag).
 
     A rotated spot is replaced by the axis-aligned spot with the same
-    projected widths.
+    projected widths; arguments broadcast.
     """
     h, w = shape_px
-    c, s = np.cos(theta_rad), np.sin(theta_rad)
-    sx2, sy2 = np.square(sigma_x_px), np.square(sigma_y_px)
-    wx = np.sqrt(c * c * sx2 + s * s * sy2)
-    wy = np.sqrt(s * s * sx2 + c * c * sy2)
-    x, y = np.asarray(x_px, dtype=float), np.asarray(y_px, dtype=float)
-    inside_x = ndtr((w - 0.5 - x) / wx) - ndtr((-0.5 - x) / wx)
-    inside_y = ndtr((h - 0.5 - y) / wy) - ndtr((-0.5 - y) / wy)
-    return np.asarray(1.0 - inside_x * inside_y)
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in
+                                   (x_px, y_px, sigma_x_px, sigma_y_px, theta_rad)))
+    out = np.empty(arrays[0].shape)
+    p = np.zeros(7)
+    for index in np.ndindex(out.shape):
+        p[:5] = [a[index] for a in arrays]
+        out[index] = clipped_fraction_one(h, w, p)
+    return out
 
 
-def _signal(rois: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Share of each ROI's photons above its background, and the spot's signal-to-noise ratio.
-
-    The background is the median of the ROI's border pixels; the noise the
-    Poisson noise of the whole ROI, ``sqrt(total)``.  Empty ROIs give 0, 0.
-    """
-    _, h, w = rois.shape
-    border = np.concatenate([rois[:, 0, :], rois[:, -1, :], rois[:, 1:-1, 0], rois[:, 1:-1, -1]], axis=1)
-    background = np.median(border, axis=1)
-    total = rois.sum(axis=(1, 2))
-    spot = total - background * (h * w)
-    positive = total > 0
-    safe = np.where(positive, total, 1.0)
-    return np.where(positive, spot / safe, 0.0), np.where(positive, spot / np.sqrt(safe), 0.0)
+def _kernel_inputs(
+    options: DetectionOptions, theta_rad: float | None
+) -> tuple[bool, float, NDArray[np.int64], int, NDArray[np.float64]]:
+    """(fix theta?, theta, free indices, iteration cap, option vector) for the measuring kernel."""
+    fixed = theta_rad is not None or options.fast_mode
+    mode: FitMode = "elliptical_fixed_theta" if fixed else "elliptical"
+    theta = float(theta_rad) if theta_rad is not None else 0.0
+    if not math.isfinite(theta):
+        raise ValueError(f"'theta_rad' must be finite (got {theta_rad!r}).")
+    vector = np.array([options.background_percentile, options.min_roi_intensity_fraction, options.min_snr,
+                       options.max_fit_quality, options.min_sigma_px, options.max_sigma_px])
+    return fixed, theta, free_indices(mode), DEFAULT_MAX_ITERATIONS[mode], vector
 
 
 def measure_spots(
@@ -216,61 +230,32 @@ def measure_spots(
     """
     opts = options or DetectionOptions()
     batch = np.ascontiguousarray(rois, dtype=np.float64)
-    if batch.ndim != 3:
-        raise ValueError(f"'rois' must be an (n, height, width) array (got shape {batch.shape}).")
-    n, h, w = batch.shape
-    moments = moment_estimate(batch, background_percentile=opts.background_percentile)
-    signal_fraction, snr = _signal(batch)
-    reason = np.full(n, "", dtype=object)
-    reason[(signal_fraction < opts.min_roi_intensity_fraction) | (snr < opts.min_snr)] = "low_signal"
-    if saturated is not None:
-        mask = np.asarray(saturated, dtype=bool)
-        if mask.shape != (n,):
-            raise ValueError(f"'saturated' must have shape ({n},) (got {mask.shape}).")
-        reason[mask] = "saturated"
-
-    nan = np.full(n, np.nan)
-    if opts.use_gaussian_fit:
-        fixed = theta_rad is not None or opts.fast_mode
-        mode: FitMode = "elliptical_fixed_theta" if fixed else "elliptical"
-        fit = fit_spots(batch, mode=mode, initial=moments, theta_rad=theta_rad if fixed else None,
-                        readout_variance=readout_variance, n_threads=n_threads, return_covariance=True)
-        assert fit.covariance is not None
-        params = fit.params.copy()
-        crlb = fit.crlb
-        covariance = fit.covariance[:, 2:4, 2:4].copy()
-        quality = fit.fit_quality
-        iterations, converged = fit.iterations, fit.converged
-        fitted_ok = np.isfinite(params).all(axis=1) & np.isfinite(crlb[:, [0, 1, 2, 3]]).all(axis=1)
-        in_range = ((params[:, 2:4] >= opts.min_sigma_px) & (params[:, 2:4] <= opts.max_sigma_px)).all(axis=1)
-        open_rows = reason == ""
-        reason[open_rows & ~fitted_ok] = "non_finite"
-        reason[open_rows & fitted_ok & ~converged] = "not_converged"
-        reason[open_rows & fitted_ok & converged & (quality > opts.max_fit_quality)] = "poor_fit"
-        reason[(reason == "") & ~in_range] = "width_out_of_range"
-    else:
-        params = np.full((n, 7), np.nan)
-        crlb = np.full((n, 7), np.nan)
-        covariance = np.full((n, 2, 2), np.nan)
-        quality = nan.copy()
-        iterations, converged = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
-        reason[reason == ""] = "fit_disabled"
-
-    fallback = reason != ""
-    params[fallback] = moments.params[fallback]
-    crlb = crlb.copy()
-    crlb[fallback] = np.nan
-    covariance[fallback] = np.nan
-    with np.errstate(invalid="ignore"):
-        clipped = clipped_fraction((h, w), params[:, 0], params[:, 1], params[:, 2], params[:, 3], params[:, 4])
-    edge = np.nan_to_num(clipped, nan=0.0) > opts.max_clipped_fraction
+    if batch.ndim != 3 or batch.shape[1] < 3 or batch.shape[2] < 3:
+        raise ValueError(f"'rois' must be an (n, height, width) array of ROIs >= 3 x 3 px (got shape {batch.shape}).")
+    n = batch.shape[0]
+    mask = np.zeros(n, dtype=np.bool_) if saturated is None else np.asarray(saturated, dtype=np.bool_)
+    if mask.shape != (n,):
+        raise ValueError(f"'saturated' must have shape ({n},) (got {mask.shape}).")
+    fixed, theta, free, cap, vector = _kernel_inputs(opts, theta_rad)
+    params = np.empty((n, 7))
+    cov = np.empty((n, 7, 7))
+    scalars = np.empty((n, 4))
+    flags = np.empty((n, 3), dtype=np.int64)
+    run_batch(measure_batch_serial, measure_batch_parallel, n, n_threads, batch, np.full(n, theta), fixed,
+              float(readout_variance), mask, opts.use_gaussian_fit, free, cap, DEFAULT_TOLERANCE, vector, params,
+              cov, scalars, flags)
+    crlb = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    reason = np.asarray(REASONS, dtype=str)[flags[:, 0]]
+    fallback = flags[:, 0] != 0
     return SpotTable(
         x_px=params[:, 0], y_px=params[:, 1], sigma_x_px=params[:, 2], sigma_y_px=params[:, 3],
         theta_rad=params[:, 4], photons=params[:, 5], background=params[:, 6],
         x_err_px=crlb[:, 0], y_err_px=crlb[:, 1], sigma_x_err_px=crlb[:, 2], sigma_y_err_px=crlb[:, 3],
-        theta_err_rad=crlb[:, 4], width_covariance=covariance, fit_quality=quality, iterations=iterations, converged=converged,
-        sample_class=np.where(fallback, FALLBACK, PARAMETRIC).astype(str), reason=reason.astype(str),
-        edge=edge, signal_fraction=signal_fraction, snr=snr,
+        theta_err_rad=crlb[:, 4], width_covariance=np.ascontiguousarray(cov[:, 2:4, 2:4]),
+        fit_quality=scalars[:, S_QUALITY], iterations=flags[:, F_ITERATIONS], converged=flags[:, F_CONVERGED] == 1,
+        sample_class=np.where(fallback, FALLBACK, PARAMETRIC).astype(str), reason=reason,
+        edge=np.nan_to_num(scalars[:, S_CLIPPED], nan=0.0) > opts.max_clipped_fraction,
+        signal_fraction=scalars[:, S_SIGNAL_FRACTION], snr=scalars[:, S_SNR],
     )
 
 
@@ -280,15 +265,35 @@ def fit_spot(
     theta_rad: float | None = 0.0,
     options: DetectionOptions | None = None,
     readout_variance: float = 0.0,
+    saturated: bool = False,
 ) -> SpotFit:
     """Measure one ROI (``(h, w)`` photons): the per-frame call of a focus lock.
 
-    By default theta is fixed at 0 (the exact, fast erf model); pass the
-    calibration's theta, or ``None`` to fit it freely.
+    One compiled call (moments, fit, flags).  By default theta is fixed at 0
+    (the exact, fast erf model); pass the calibration's theta, or ``None`` to
+    fit it freely.
     """
-    roi = np.asarray(roi_photons, dtype=np.float64)
-    if roi.ndim != 2:
-        raise ValueError(f"'roi_photons' must be a 2D (height, width) array (got shape {roi.shape}).")
-    table = measure_spots(roi[None], options=options, theta_rad=theta_rad, readout_variance=readout_variance,
-                          n_threads=None)
-    return table.row(0)
+    roi = np.ascontiguousarray(roi_photons, dtype=np.float64)
+    if roi.ndim != 2 or roi.shape[0] < 3 or roi.shape[1] < 3:
+        raise ValueError(f"'roi_photons' must be a 2D (height, width) array >= 3 x 3 px (got shape {roi.shape}).")
+    opts = options or _DEFAULT_OPTIONS
+    fixed, theta, free, cap, vector = _kernel_inputs(opts, theta_rad)
+    params = np.empty(7)
+    cov = np.empty((7, 7))
+    scalars = np.empty(4)
+    flags = np.empty(3, dtype=np.int64)
+    measure_one(roi, theta, fixed, float(readout_variance), saturated, opts.use_gaussian_fit, free, cap,
+                DEFAULT_TOLERANCE, vector, params, cov, scalars, flags)
+    code = int(flags[F_REASON])
+    sample_class: SampleClass = FALLBACK if code else PARAMETRIC
+    return SpotFit(
+        x_px=float(params[0]), y_px=float(params[1]), sigma_x_px=float(params[2]), sigma_y_px=float(params[3]),
+        theta_rad=float(params[4]), photons=float(params[5]), background=float(params[6]),
+        x_err_px=math.sqrt(cov[0, 0]), y_err_px=math.sqrt(cov[1, 1]), sigma_x_err_px=math.sqrt(cov[2, 2]),
+        sigma_y_err_px=math.sqrt(cov[3, 3]), theta_err_rad=math.sqrt(cov[4, 4]),
+        width_covariance=cov[2:4, 2:4].copy(), fit_quality=float(scalars[S_QUALITY]),
+        iterations=int(flags[F_ITERATIONS]), converged=bool(flags[F_CONVERGED]),
+        sample_class=sample_class, reason=REASONS[code],
+        edge=bool(scalars[S_CLIPPED] > opts.max_clipped_fraction), signal_fraction=float(scalars[S_SIGNAL_FRACTION]),
+        snr=float(scalars[S_SNR]),
+    )

@@ -1,7 +1,7 @@
 """Shared PSF numerics: rendering, the astigmatic width model, fitting, CRLB."""
 
 from scopeweave_psf.astigmatism import ZhuangAxis, zhuang_width
-from scopeweave_psf.fitting import DEFAULT_MAX_ITERATIONS, FitResult, fit_spots
+from scopeweave_psf.fitting import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE, FitResult, fit_spots
 from scopeweave_psf.modes import FIT_MODES, PARAM_NAMES, FitMode
 from scopeweave_psf.moments import MomentEstimate, SpotParameters, moment_estimate
 from scopeweave_psf.precision import CRLBResult, crlb
@@ -9,6 +9,7 @@ from scopeweave_psf.render import render_gaussian
 
 __all__ = [
     "DEFAULT_MAX_ITERATIONS",
+    "DEFAULT_TOLERANCE",
     "FIT_MODES",
     "PARAM_NAMES",
     "CRLBResult",

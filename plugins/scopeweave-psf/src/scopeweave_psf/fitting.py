@@ -8,8 +8,9 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scopeweave_psf._fit_kernels import SIGMA_MIN_PX, fit_batch_parallel, fit_batch_serial
+from scopeweave_psf._fit_kernels import fit_batch_parallel, fit_batch_serial
 from scopeweave_psf._threads import run_batch
+from scopeweave_psf.kernels import _starts_batch
 from scopeweave_psf.modes import PARAM_NAMES, FitMode, check_mode, free_indices, needs_rotation
 from scopeweave_psf.moments import SpotParameters, as_roi_batch, moment_estimate
 
@@ -81,28 +82,16 @@ def per_roi(value: ArrayLike, n: int, name: str) -> NDArray[np.float64]:
 def _starting_params(
     batch: NDArray[np.float64], initial: Any, background_percentile: float, n_threads: int | None
 ) -> NDArray[np.float64]:
-    n, h, w = batch.shape
+    n = batch.shape[0]
     if initial is None:
-        start = moment_estimate(batch, background_percentile=background_percentile, n_threads=n_threads).params.copy()
+        guess = moment_estimate(batch, background_percentile=background_percentile, n_threads=n_threads).params
     else:
         source = initial.params if isinstance(initial, SpotParameters) else initial
-        start = np.array(source, dtype=np.float64, copy=True)
-        if start.shape != (n, len(PARAM_NAMES)):
-            raise ValueError(f"'initial' must have shape ({n}, {len(PARAM_NAMES)}) (got {start.shape}).")
-    # Rows without a usable start begin at the ROI centre with a 1 px spot.
-    bad = ~np.isfinite(start).all(axis=1)
-    if bad.any():
-        start[bad, 0] = 0.5 * (w - 1)
-        start[bad, 1] = 0.5 * (h - 1)
-        start[bad, 2:4] = 1.0
-        start[bad, 4] = 0.0
-        start[bad, 6] = np.percentile(batch[bad].reshape(int(bad.sum()), -1), background_percentile, axis=1)
-        start[bad, 5] = np.maximum(batch[bad].sum(axis=(1, 2)) - start[bad, 6] * h * w, 1.0)
-    start[:, 0] = np.clip(start[:, 0], -0.5, w - 0.5)
-    start[:, 1] = np.clip(start[:, 1], -0.5, h - 0.5)
-    start[:, 2:4] = np.clip(start[:, 2:4], SIGMA_MIN_PX, 2.0 * max(h, w))
-    start[:, 5] = np.maximum(start[:, 5], 1.0)
-    start[:, 6] = np.maximum(start[:, 6], 1e-2)
+        guess = np.ascontiguousarray(source, dtype=np.float64)
+        if guess.shape != (n, len(PARAM_NAMES)):
+            raise ValueError(f"'initial' must have shape ({n}, {len(PARAM_NAMES)}) (got {guess.shape}).")
+    start = np.empty((n, len(PARAM_NAMES)))
+    _starts_batch(batch, guess, float(background_percentile), start)
     return start
 
 

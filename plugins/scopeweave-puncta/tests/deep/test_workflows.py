@@ -132,3 +132,20 @@ def test_a_missing_checkpoint_fails_the_run_with_the_file_named(deep_registry, t
     plan = load_session(EXAMPLES / "puncta-deep-infer.toml", deep_registry)
     with pytest.raises(RunFailed, match=r"no such checkpoint file"):
         run_session(plan, deep_registry, output_root=tmp_path / "runs")
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"stages": [{"steps": 0}]}, "'steps' must be >= 1"),
+    ({"crop_px": 30, "model": {"depth": 2}}, "'crop_px' (30) must be a multiple of 2**depth = 4"),
+    ({"curriculum": [{"start_step": 5}]}, "must start at step 0"),
+    ({"loss": {"calcium": "dice"}}, "'calcium' must be one of ['bce', 'focal']"),
+])
+def test_bad_training_settings_are_reported_before_anything_runs(deep_registry, params, message) -> None:
+    from scopeweave.errors import SessionError
+    from scopeweave.session import plan_session
+
+    data = {"schema_version": 1, "session": {"name": "bad"}, "workflow": {"plugin": "puncta-train", "params": params}}
+    with pytest.raises(SessionError) as info:
+        plan_session(data, deep_registry)
+    assert message in str(info.value)
+    assert "$.workflow.params" in str(info.value)

@@ -20,6 +20,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.models.base import (
     SizeCurve,
     ZEstimate,
@@ -34,7 +35,6 @@ from scopeweave_focuslock.models.base import (
     read_sign,
     step_means,
 )
-from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.params import PolynomialParams
 
 __all__ = [

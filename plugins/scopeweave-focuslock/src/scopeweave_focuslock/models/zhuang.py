@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 from scopeweave_psf import ZhuangAxis, zhuang_width
 
+from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.models._invert import invert_widths
 from scopeweave_focuslock.models.base import (
     MAX_RELATIVE_WIDTH_ERROR,
@@ -32,10 +33,11 @@ from scopeweave_focuslock.models.base import (
     read_range,
     read_sign,
 )
-from scopeweave.kinds.focus_model import ExpectedSlope
 from scopeweave_focuslock.params import CHI2_1DOF_999, ZhuangParams
 
 __all__ = ["ZhuangCalibration", "ZhuangFocusModel", "ZhuangParams", "zhuang_calibration", "zhuang_width_slope"]
+
+_NO_COVARIANCE = np.zeros((1, 2, 2))
 
 
 
@@ -123,6 +125,8 @@ class ZhuangCalibration:
     _grid_z: NDArray[np.float64] = attrs.field(init=False, repr=False)
     _grid_wx: NDArray[np.float64] = attrs.field(init=False, repr=False)
     _grid_wy: NDArray[np.float64] = attrs.field(init=False, repr=False)
+    _axis_x: NDArray[np.float64] = attrs.field(init=False, repr=False)
+    _axis_y: NDArray[np.float64] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         low, high = self.usable_range_um
@@ -131,6 +135,8 @@ class ZhuangCalibration:
         object.__setattr__(self, "_grid_z", grid)
         object.__setattr__(self, "_grid_wx", self.psf_x.width_px(grid))
         object.__setattr__(self, "_grid_wy", self.psf_y.width_px(grid))
+        for name, axis in (("_axis_x", self.psf_x), ("_axis_y", self.psf_y)):
+            object.__setattr__(self, name, np.array([axis.w0_px, axis.c_um, axis.d_um, axis.a, axis.b]))
 
     def widths_px(self, z_um: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Model widths (sigma_x, sigma_y) at ``z_um``."""
@@ -148,41 +154,29 @@ class ZhuangCalibration:
         self, sigma_x_px: ArrayLike, sigma_y_px: ArrayLike, *, width_covariance: ArrayLike | None = None
     ) -> ZEstimate:
         """Bounded search over the usable range (see the module docstring)."""
-        sx, sy = np.broadcast_arrays(np.asarray(sigma_x_px, dtype=np.float64), np.asarray(sigma_y_px, dtype=np.float64))
-        shape = sx.shape
-        sx_flat = np.ascontiguousarray(sx).reshape(-1)
-        sy_flat = np.ascontiguousarray(sy).reshape(-1)
-        n = sx_flat.size
-        inverse = np.zeros((n, 3))
+        if np.ndim(sigma_x_px) == 0 and np.ndim(sigma_y_px) == 0:
+            shape: tuple[int, ...] = ()
+            sx = np.array([sigma_x_px], dtype=np.float64)
+            sy = np.array([sigma_y_px], dtype=np.float64)
+        else:
+            bx, by = np.broadcast_arrays(np.asarray(sigma_x_px, dtype=np.float64),
+                                         np.asarray(sigma_y_px, dtype=np.float64))
+            shape = bx.shape
+            sx, sy = np.ascontiguousarray(bx).reshape(-1), np.ascontiguousarray(by).reshape(-1)
+        n = sx.size
         weighted = width_covariance is not None
         if weighted:
-            cov = np.broadcast_to(np.asarray(width_covariance, dtype=np.float64), (*shape, 2, 2)).reshape(n, 2, 2)
-            det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inverse[:, 0] = cov[:, 1, 1] / det
-                inverse[:, 1] = -cov[:, 0, 1] / det
-                inverse[:, 2] = cov[:, 0, 0] / det
+            cov = np.ascontiguousarray(
+                np.broadcast_to(np.asarray(width_covariance, dtype=np.float64), (*shape, 2, 2)).reshape(n, 2, 2))
+        else:
+            cov = _NO_COVARIANCE
         z = np.empty(n)
+        err = np.empty(n)
+        domain = np.empty(n, dtype=np.bool_)
         distance = np.empty(n)
-        at_edge = np.empty(n, dtype=np.bool_)
-        invert_widths(sx_flat, sy_flat, inverse, weighted, self._grid_z, self._grid_wx, self._grid_wy, z, distance,
-                      at_edge)
-        gx, gy = self.width_slopes(z)
-        if weighted:
-            information = gx * gx * inverse[:, 0] + 2 * gx * gy * inverse[:, 1] + gy * gy * inverse[:, 2]
-        else:
-            information = (gx * gx + gy * gy) / self.width_residual_rms_px**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z_err = 1.0 / np.sqrt(information)
-        in_domain = ~at_edge & np.isfinite(z)
-        if weighted:
-            in_domain &= distance <= self.max_chi2
-        else:
-            wx, wy = self.widths_px(z)
-            with np.errstate(invalid="ignore"):
-                relative = np.maximum(np.abs(sx_flat - wx) / wx, np.abs(sy_flat - wy) / wy)
-            in_domain &= relative <= MAX_RELATIVE_WIDTH_ERROR
-        return ZEstimate(z_um=z.reshape(shape), z_err_um=z_err.reshape(shape), in_domain=in_domain.reshape(shape),
+        invert_widths(sx, sy, cov, weighted, self._grid_z, self._grid_wx, self._grid_wy, self._axis_x, self._axis_y,
+                      self.width_residual_rms_px, self.max_chi2, MAX_RELATIVE_WIDTH_ERROR, z, err, domain, distance)
+        return ZEstimate(z_um=z.reshape(shape), z_err_um=err.reshape(shape), in_domain=domain.reshape(shape),
                          distance=distance.reshape(shape))
 
     def to_dict(self) -> dict[str, Any]:

@@ -85,6 +85,13 @@ def _ordered_range(minimum: float) -> Callable[[object, attrs.Attribute[Any], An
     return _check(lambda v: minimum <= v[0] <= v[1], f"[low, high] with {minimum} <= low <= high")
 
 
+def _image_size(value: Any) -> tuple[int, int]:
+    size = tuple(int(v) for v in value)
+    if len(size) != 2:
+        raise ValueError(f"expected [height, width] (got {value!r}).")
+    return (size[0], size[1])
+
+
 def _paths(value: Any) -> tuple[Path, ...]:
     return tuple(Path(v) for v in value)
 
@@ -618,7 +625,8 @@ class DeepEvaluateParams:
                                                   validator=_non_empty)
     movies_per_scenario: int = attrs.field(default=3, validator=_at_least(1))
     frames: int = attrs.field(default=50, validator=_at_least(1))
-    image_size_px: tuple[int, int] = attrs.field(default=(64, 64), converter=lambda v: (int(v[0]), int(v[1])))
+    image_size_px: tuple[int, int] = attrs.field(default=(64, 64), converter=_image_size,
+                                                 validator=_check(lambda v: min(v) >= 16, "at least 16 x 16"))
     seed: int = 1_000_003
     simulation: TrainingSimulation = attrs.field(factory=TrainingSimulation)
     psf_sigma_nm: float = attrs.field(default=130.0, validator=_positive)
