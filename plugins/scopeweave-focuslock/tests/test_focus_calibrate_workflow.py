@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -114,7 +113,6 @@ def test_check_calibration_command(scopeweave_registry: Registry, tmp_path: Path
     assert "none.meta.json: file not found" in missing.output
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="subprocess CLI check on POSIX only")
 def test_plugins_show_lists_the_parameters() -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["plugins", "show", "workflow", "focus-calibrate"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scopeweave_focuslock.models import (
     LinearFocusModel,
     PiecewiseFocusModel,
@@ -196,3 +198,30 @@ def test_from_dict_names_the_bad_key(name: str) -> None:
 
 def test_ellipticity_signal() -> None:
     np.testing.assert_allclose(ellipticity([2.0, 1.0, 3.0], [2.0, 3.0, 1.0]), [0.0, -0.5, 0.5])
+
+
+_FITTED = {name: model.fit(*_sweep(np.random.default_rng(2), noise_px=0.005)) for name, model in
+           builtin_models().items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_FITTED)),
+    sx=st.floats(0.05, 50.0),
+    sy=st.floats(0.05, 50.0),
+    with_covariance=st.booleans(),
+)
+def test_inversion_never_leaves_the_usable_range(name: str, sx: float, sy: float, with_covariance: bool) -> None:
+    """Whatever widths come in, z stays inside the range and in-domain answers reproduce the widths' model."""
+    model = _FITTED[name]
+    cov = np.diag([0.02**2, 0.02**2]) if with_covariance else None
+    estimate = model.z_from_widths(sx, sy, width_covariance=cov)
+    low, high = model.usable_range_um
+    z = float(estimate.z_um)
+    assert low - 1e-9 <= z <= high + 1e-9
+    if bool(estimate.in_domain):
+        assert np.isfinite(float(estimate.z_err_um))
+        # In domain means the spot's size fits the calibration at that z (within 10 %).
+        size = 0.5 * (sx + sy)
+        model_size = 0.5 * (float(TRUE_X.width_px(z)) + float(TRUE_Y.width_px(z)))
+        assert abs(size - model_size) <= 0.2 * model_size

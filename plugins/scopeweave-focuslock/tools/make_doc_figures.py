@@ -3,7 +3,7 @@
     .venv/bin/python plugins/scopeweave-focuslock/tools/make_doc_figures.py
 
 Writes docs/images/focuslock/calibration_sweep.png (the example session's
-calibration), calibration_rejected.png (a sweep not centred on focus) and
+calibration), calibration_rejected.png (a sweep started 0.7 um from focus) and
 z_precision.png (single-frame z spread against the CRLB on the simulator).
 """
 
@@ -41,7 +41,7 @@ def example_calibration() -> None:
 
 
 def rejected_calibration() -> None:
-    stage = SimZStage(SimZParams(start_um=100.6))
+    stage = SimZStage(SimZParams(start_um=100.7))
     camera = SimAstigmaticCamera(SimCameraParams(sensor_shape_px=(32, 32), seed=2), z_stage=stage)
     with stage, camera:
         workflow = CalibrationSweep(CalibrateParams(settle_ms=0.0, read_noise_e=1.5), camera=camera, stage=stage,
@@ -72,10 +72,14 @@ def z_precision() -> None:
         bound = z_crlb(truth.psf_x, truth.psf_y, z_grid, shape_px=shape, photons=photons, background=10.0).z_um * 1e3
         ax.semilogy(z_grid, spread, "o", color=colour, label=f"{photons:.0e} photons: single-frame SD")
         ax.semilogy(z_grid, bound, "-", color=colour, label=f"{photons:.0e} photons: CRLB")
+    ax.minorticks_off()
     ax.set_xlabel("z (um)")
     ax.set_ylabel("z precision (nm)")
-    ax.set_title("Single-frame z on a 15 x 15 ROI (10 background photons/px), 300 frames per point")
-    ax.legend(fontsize=7, ncol=3, loc="upper center")
+    ticks = [1, 2, 5, 10, 20, 50, 100]
+    ax.set_yticks(ticks, [str(t) for t in ticks])
+    ax.set_ylim(1, 100)
+    ax.set_title("Single-frame z, 15 x 15 ROI, 10 background photons/px (300 frames per point)", fontsize=10)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     with atomic_path(OUT / "z_precision.png") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
 

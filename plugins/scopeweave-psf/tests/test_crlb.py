@@ -85,7 +85,7 @@ def test_crlb_broadcasts_and_agrees_with_the_fitter() -> None:
     assert np.sqrt(10) < x[1] / x[2] < 10
     truth = np.array([7.0, 7.0, 1.3, 1.8, 0.0, 5000.0, 10.0])
     image = _expected(truth, (15, 15), 1)[None]
-    fitted = fit_spots(image, mode="elliptical_fixed_theta")
+    fitted = fit_spots(image, mode="elliptical_fixed_theta", tolerance=1e-10)
     np.testing.assert_allclose(fitted.crlb[0, [0, 1, 2, 3, 5, 6]], bounds.std[1, [0, 1, 2, 3, 5, 6]], rtol=1e-5)
 
 

@@ -60,10 +60,8 @@ def calibration_figure(calibration: Calibration) -> Any:
                 ax_r.axhline(level, color="0.4", ls=":", lw=1)
             ax_r.text(0.01, 0.95, f"RMS {rms:.1f} nm", transform=ax_r.transAxes, va="top")
         for ax in (ax_w, ax_e, ax_r):
-            ax.axvspan(low, high, color="#2ca02c", alpha=0.08, lw=0)
-            ax.axvline(model.focus_um, color="#2ca02c", ls="--", lw=1)
-        ax_w.text(0.5 * (low + high), 0.03, "usable range", transform=ax_w.get_xaxis_transform(), ha="center",
-                  va="bottom", color="#2ca02c")
+            ax.axvspan(low, high, color="#2ca02c", alpha=0.08, lw=0, label="usable range" if ax is ax_e else None)
+            ax.axvline(model.focus_um, color="#2ca02c", ls="--", lw=1, label="focus" if ax is ax_e else None)
         title += f"focus {model.focus_um:+.3f} um, usable {low:+.3f}..{high:+.3f} um, "
     title += "armable" if calibration.armable else "NOT armable"
     fig.suptitle(title)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from scopeweave import FocusModelSpec, NoParams, Role, WorkflowSpec, hookimpl
+from scopeweave_focuslock.lock.params import FocusLockParams
 from scopeweave_focuslock.params import CalibrateParams, PolynomialParams, ZhuangParams
 
 
@@ -39,6 +40,12 @@ def _calibrate(params: CalibrateParams, uses: Mapping[str, Any]) -> Any:
     from scopeweave_focuslock.sweep import CalibrationSweep
 
     return CalibrationSweep(params, camera=uses["camera"], stage=uses["stage"], model=uses.get("focus_model"))
+
+
+def _lock(params: FocusLockParams, uses: Mapping[str, Any]) -> Any:
+    from scopeweave_focuslock.lock.workflow import FocusLock
+
+    return FocusLock(params, camera=uses["camera"], stage=uses["stage"], model=uses.get("focus_model"))
 
 
 @hookimpl
@@ -76,12 +83,26 @@ def scopeweave_workflows() -> Iterable[WorkflowSpec]:
                 "stage": Role(kind="stage", summary="Z stage to sweep (returned to its start)"),
                 "focus_model": Role(kind="focus_model", required=False, summary="focus model to fit (default zhuang)"),
             },
-        )
+        ),
+        WorkflowSpec(
+            name="focus-lock",
+            summary="Closed-loop astigmatic focus lock: relative Z corrections with every safeguard, XY ROI tracking.",
+            params_type=FocusLockParams,
+            factory=_lock,
+            uses={
+                "camera": Role(kind="camera", summary="camera that sees the astigmatic spot"),
+                "stage": Role(kind="stage", summary="Z stage the lock moves (the only thing it moves)"),
+                "focus_model": Role(kind="focus_model", required=False,
+                                    summary="focus model for calibrate_first (default zhuang)"),
+            },
+        ),
     ]
 
 
 @hookimpl
 def scopeweave_register_commands(cli: click.Group) -> None:
     from scopeweave_focuslock.cli import focuslock
+    from scopeweave_focuslock.feedback_cli import focus_feedback
 
     cli.add_command(focuslock)
+    cli.add_command(focus_feedback)

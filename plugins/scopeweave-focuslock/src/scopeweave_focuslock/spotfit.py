@@ -52,12 +52,6 @@ FALLBACK: SampleClass = "moment_fallback"
 _DEFAULT_OPTIONS = DetectionOptions()
 
 
-
-
-
-
-
-
 @attrs.frozen(kw_only=True, eq=False)
 class SpotTable:
     """Measurements of a batch of ROIs (arrays of length n).

@@ -15,7 +15,7 @@ import math
 import numba as nb
 import numpy as np
 
-from scopeweave_psf._model_kernels import NPARAMS, TIED_SIGMA, accumulate, fill_lower, saturated_loglik
+from scopeweave_psf._model_kernels import NPARAMS, TIED_SIGMA, accumulate, fill_lower, saturated_loglik, workspace
 
 LAMBDA_START = 1e-3
 LAMBDA_MIN = 1e-9
@@ -174,7 +174,8 @@ def fit_one(
     damped = np.empty((nfree, nfree))
     delta = np.empty(nfree)
     work = np.empty((nfree, nfree))
-    loglik = accumulate(roi, p, var, free_idx, rotated, fisher, grad, True)
+    buffers, scratch = workspace(h, w)
+    loglik = accumulate(roi, p, var, free_idx, rotated, fisher, grad, True, buffers, scratch)
     fill_lower(fisher)
     lam = LAMBDA_START
     converged = False
@@ -198,7 +199,7 @@ def fit_one(
                 break
             continue
         _apply_step(p, delta, free_idx, h, w, trial)
-        loglik_t = accumulate(roi, trial, var, free_idx, rotated, fisher_t, grad_t, True)
+        loglik_t = accumulate(roi, trial, var, free_idx, rotated, fisher_t, grad_t, True, buffers, scratch)
         if math.isfinite(loglik_t) and loglik_t >= loglik:
             p[:] = trial
             loglik = loglik_t
@@ -290,8 +291,9 @@ def fisher_batch(
     grad = np.empty(nfree)
     # The Fisher matrix does not depend on the data: any image of the right shape serves.
     placeholder = np.zeros(shape)
+    buffers, scratch = workspace(shape[0], shape[1])
     for index in range(p.shape[0]):
         fisher = fisher_out[index]
-        accumulate(placeholder, p[index], var[index], free_idx, rotated[index], fisher, grad, True)
+        accumulate(placeholder, p[index], var[index], free_idx, rotated[index], fisher, grad, True, buffers, scratch)
         fill_lower(fisher)
         _covariance_into(fisher, free_idx, theta_free_at, cov_out[index])

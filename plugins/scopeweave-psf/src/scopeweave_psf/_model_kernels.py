@@ -99,7 +99,7 @@ def _loglik_term(d: float, mu: float) -> float:
 @nb.njit(cache=True)
 def accumulate_separable(
     roi: np.ndarray, p: np.ndarray, var: float, free_idx: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
-    want_derivatives: bool,
+    want_derivatives: bool, work: np.ndarray, scratch: np.ndarray,
 ) -> float:
     """Log-likelihood at ``p`` (theta taken as 0); fills ``fisher`` and ``grad`` when asked.
 
@@ -108,12 +108,12 @@ def accumulate_separable(
     then reduced to the free parameters.
     """
     h, w = roi.shape
-    ex = np.empty(w)
-    dex_dc = np.empty(w)
-    dex_ds = np.empty(w)
-    ey = np.empty(h)
-    dey_dc = np.empty(h)
-    dey_ds = np.empty(h)
+    ex = work[0, :w]
+    dex_dc = work[1, :w]
+    dex_ds = work[2, :w]
+    ey = work[3, :h]
+    dey_dc = work[4, :h]
+    dey_ds = work[5, :h]
     _axis_terms(w, p[0], p[2], ex, dex_dc, dex_ds)
     _axis_terms(h, p[1], p[3], ey, dey_dc, dey_ds)
     photons = p[5]
@@ -201,8 +201,8 @@ def accumulate_separable(
             g5 += r * d5
             g6 += r
     if want_derivatives:
-        full = np.empty((NPARAMS, NPARAMS))
-        gfull = np.empty(NPARAMS)
+        full = scratch[:NPARAMS]
+        gfull = scratch[NPARAMS]
         full[:, :] = 0.0
         gfull[:] = 0.0
         full[0, 0] = f00
@@ -283,7 +283,7 @@ def _gaussian_row(
 @nb.njit(cache=True)
 def accumulate_rotated(
     roi: np.ndarray, p: np.ndarray, var: float, free_idx: np.ndarray, fisher: np.ndarray, grad: np.ndarray,
-    want_derivatives: bool,
+    want_derivatives: bool, work: np.ndarray, scratch: np.ndarray,
 ) -> float:
     """Log-likelihood at ``p`` for any theta (quadrature); fills ``fisher`` and ``grad`` when asked."""
     h, w = roi.shape
@@ -299,9 +299,9 @@ def accumulate_rotated(
     norm = 1.0 / (2.0 * math.pi * sx * sy)
     dtheta_coef = isy2 - isx2
     nq = QUAD_NODES.shape[0]
-    deriv = np.zeros((5, w))
-    row = np.empty(w)
-    g_sum = np.empty(w)
+    deriv = work[0:5, :w]
+    row = work[5, :w]
+    g_sum = work[6, :w]
     f00 = 0.0
     f01 = 0.0
     f02 = 0.0
@@ -425,8 +425,8 @@ def accumulate_rotated(
             g5 += r * d5
             g6 += r
     if want_derivatives:
-        full = np.empty((NPARAMS, NPARAMS))
-        gfull = np.empty(NPARAMS)
+        full = scratch[:NPARAMS]
+        gfull = scratch[NPARAMS]
         full[:, :] = 0.0
         gfull[:] = 0.0
         full[0, 0] = f00
@@ -492,12 +492,22 @@ def accumulate_rotated(
 @nb.njit(cache=True)
 def accumulate(
     roi: np.ndarray, p: np.ndarray, var: float, free_idx: np.ndarray, rotated: bool, fisher: np.ndarray,
-    grad: np.ndarray, want_derivatives: bool,
+    grad: np.ndarray, want_derivatives: bool, work: np.ndarray, scratch: np.ndarray,
 ) -> float:
-    """Dispatch to the axis-aligned or the rotated evaluation."""
+    """Dispatch to the axis-aligned or the rotated evaluation.
+
+    ``work`` (7, max(h, w)) and ``scratch`` (8, 7) are caller-owned buffers, so
+    an evaluation allocates nothing.
+    """
     if rotated:
-        return accumulate_rotated(roi, p, var, free_idx, fisher, grad, want_derivatives)
-    return accumulate_separable(roi, p, var, free_idx, fisher, grad, want_derivatives)
+        return accumulate_rotated(roi, p, var, free_idx, fisher, grad, want_derivatives, work, scratch)
+    return accumulate_separable(roi, p, var, free_idx, fisher, grad, want_derivatives, work, scratch)
+
+
+@nb.njit(cache=True)
+def workspace(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``work`` and ``scratch`` buffers of :func:`accumulate` for an ``h x w`` ROI."""
+    return np.empty((7, max(h, w))), np.empty((NPARAMS + 1, NPARAMS))
 
 
 @nb.njit(cache=True)

@@ -151,8 +151,8 @@ def test_events_are_assigned_to_the_nearest_living_track() -> None:
 
 def test_movies_are_memory_mapped_or_read(tmp_path) -> None:
     data = np.arange(4 * 8 * 6, dtype=np.uint16).reshape(4, 8, 6)
-    tifffile.imwrite(tmp_path / "plain.tif", data)
-    tifffile.imwrite(tmp_path / "packed.tif", data, compression="zlib")
+    tifffile.imwrite(tmp_path / "plain.tif", data, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "packed.tif", data, compression="zlib", photometric="minisblack")
     tifffile.imwrite(tmp_path / "single.tif", data[0])
     assert isinstance(open_movie(tmp_path / "plain.tif"), np.memmap)
     np.testing.assert_array_equal(open_movie(tmp_path / "packed.tif"), data)

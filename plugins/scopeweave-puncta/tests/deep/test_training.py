@@ -14,7 +14,7 @@ import tifffile
 import torch
 from scopeweave_puncta.deep.checkpoint import load_model
 from scopeweave_puncta.deep.model import HybridUNet
-from scopeweave_puncta.deep.params import ModelConfig, ThunderstormSource, TrainingStage
+from scopeweave_puncta.deep.params import LossParams, ModelConfig, ThunderstormSource, TrainingStage
 from scopeweave_puncta.deep.trainer import Trainer, stage_learning_rate
 from scopeweave_puncta.localization_io import write_thunderstorm_csv
 from scopeweave_puncta.sim_params import SimulationParams
@@ -202,3 +202,16 @@ def test_one_channel_config_refuses_a_calcium_only_stage(make_params) -> None:
     with pytest.raises(ValueError, match="no calcium decoder"):
         make_params(steps=2, in_channels=1, stages=(TrainingStage(steps=2, tasks=("calcium",)),))
     assert ModelConfig(in_channels=1).has_calcium is False
+
+
+@pytest.mark.parametrize("loss", [
+    LossParams(localization="weighted", calcium="bce"),
+    LossParams(localization="gmm", calcium="focal", uncertainty_weighting=False),
+])
+def test_the_alternative_losses_train(tmp_path, make_params, loss) -> None:
+    result = Trainer(make_params(steps=3, validation_every_steps=3, loss=loss), tmp_path).run()
+    row = result.history[-1]
+    assert math.isfinite(row["train_loss"])
+    assert math.isfinite(row["val_loss"])
+    assert ("train_log_var_calcium" in row) == loss.uncertainty_weighting
+    assert ("train_uncertainty_nll" in row) == (loss.localization == "weighted")
