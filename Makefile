@@ -10,7 +10,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export SCOPEWEAVE_STRICT_PLUGINS ?= 1
 
 DISTS := core $(sort $(wildcard plugins/scopeweave-*)) $(sort $(wildcard examples/plugins/*))
-DEMO_SESSION ?= examples/sessions/sim-zstack.toml
+DEMO_SESSION ?= examples/sessions/focus-lock-sim.toml
 PYTEST_ARGS ?=
 # Optional extras installed for the tests, per distribution folder name
 EXTRAS_scopeweave-4dstem := [gui]
