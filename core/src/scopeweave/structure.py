@@ -92,9 +92,9 @@ def _format(exc: BaseException, tp: Any) -> str:
 def _attrs_element_type(tp: Any) -> Any:
     """The element class of ``tuple[C, ...]``, ``list[C]`` or ``Sequence[C]`` when ``C`` is an attrs class."""
     args = typing.get_args(tp)
-    if typing.get_origin(tp) in (tuple, list, collections.abc.Sequence) and args:
-        if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
-            return args[0] if attrs.has(args[0]) else None
+    homogeneous = len(args) == 1 or (len(args) == 2 and args[1] is Ellipsis)
+    if typing.get_origin(tp) in (tuple, list, collections.abc.Sequence) and homogeneous and attrs.has(args[0]):
+        return args[0]
     return None
 
 

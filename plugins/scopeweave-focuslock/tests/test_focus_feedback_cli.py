@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from scopeweave_focuslock.feedback_cli import build_session, focus_feedback
 
 ALL_OPTIONS = [

@@ -12,16 +12,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from scopeweave.errors import ComponentError
-from scopeweave.kinds import Roi
-from scopeweave.session import RunFailed, plan_session, run_session
 from scopeweave_focuslock.calibration_io import load_calibration, save_calibration
 from scopeweave_focuslock.lock.controller import LockSettings, LockState
 from scopeweave_focuslock.lock.reader import FocusReader
 from scopeweave_focuslock.lock.runner import FocusLockRunner
 from scopeweave_focuslock.params import DetectionOptions, GateThresholds
 from scopeweave_sim import DriftTerm, FrameFault, SimAstigmaticCamera, SimCameraParams, SimZParams, SimZStage
+
+from scopeweave.kinds import Roi
+from scopeweave.session import RunFailed, plan_session, run_session
 
 LOOP_HZ = 30.0
 CAMERA = {"sensor_shape_px": (32, 32), "photons": 1e4, "background_photons": 10.0, "exposure_ms": 1000 / LOOP_HZ}
@@ -65,7 +64,7 @@ def _run(runner: FocusLockRunner, n: int) -> list[Any]:
 
 
 def _single_frame_precision_nm(calibration_file: Path) -> float:
-    runner, cam, z = _runner(calibration_file, settings_=LockSettings(kp=0.05, ki=0.0, command_deadband_um=10.0))
+    runner, _cam, _z = _runner(calibration_file, settings_=LockSettings(kp=0.05, ki=0.0, command_deadband_um=10.0))
     samples = _run(runner, 150)
     z_values = np.array([s.z_um for s in samples if s.valid])
     return float(np.std(z_values) * 1e3)
@@ -74,7 +73,7 @@ def _single_frame_precision_nm(calibration_file: Path) -> float:
 def test_lock_rms_under_ramp_and_sine_is_within_twice_the_single_frame_precision(calibration_file: Path) -> None:
     precision_nm = _single_frame_precision_nm(calibration_file)
     drift = (DriftTerm(kind="ramp", rate_um_per_min=1.0), DriftTerm(kind="sine", amplitude_um=0.1, period_s=10.0))
-    runner, cam, z = _runner(calibration_file, focus_drift=drift, seed=3)
+    runner, _cam, _z = _runner(calibration_file, focus_drift=drift, seed=3)
     samples = _run(runner, 900)  # 30 s at 30 Hz
     true_errors = np.array([s.true_error_nm for s in samples[60:] if s.state == "locked"])
     assert runner.state == LockState.LOCKED
@@ -91,7 +90,7 @@ def test_a_focus_step_is_recovered_within_stated_frames(calibration_file: Path, 
     """0.3 um stays inside the calibration: PI recovers it in 15 frames. 0.5 um leaves the usable range:
     the lock holds, declares the lock lost, scans around the last good z and recovers within 60 frames."""
     drift = (DriftTerm(kind="steps", step_times_s=(3.0,), step_sizes_um=(step_um,)),)
-    runner, cam, z = _runner(calibration_file, focus_drift=drift, seed=4)
+    runner, _cam, _z = _runner(calibration_file, focus_drift=drift, seed=4)
     samples = _run(runner, 90 + 3 * frames)
     step_frame = next(i for i, s in enumerate(samples) if math.isfinite(s.true_error_nm) and abs(s.true_error_nm) > 200)
     recovered = next(i for i in range(step_frame, len(samples))
@@ -102,7 +101,7 @@ def test_a_focus_step_is_recovered_within_stated_frames(calibration_file: Path, 
 
 
 def test_lock_holds_where_it_engaged_not_at_the_calibration_focus(calibration_file: Path) -> None:
-    runner, cam, z = _runner(calibration_file, start_um=100.2, seed=5)
+    runner, _cam, _z = _runner(calibration_file, start_um=100.2, seed=5)
     samples = _run(runner, 150)
     stage = np.array([s.stage_z_um for s in samples[30:]])
     assert np.all(np.abs(stage - 100.2) < 0.03)
@@ -113,7 +112,7 @@ def test_lock_holds_where_it_engaged_not_at_the_calibration_focus(calibration_fi
 def test_bad_frames_hold_the_stage(calibration_file: Path) -> None:
     faults = (FrameFault(kind="blank", start_frame=40, n_frames=3), FrameFault(kind="saturated", start_frame=50, n_frames=3),
               FrameFault(kind="dark", start_frame=60, n_frames=5))
-    runner, cam, z = _runner(calibration_file, frame_faults=faults, focus_drift=(DriftTerm(kind="ramp", rate_um_per_min=3.0),))
+    runner, _cam, _z = _runner(calibration_file, frame_faults=faults, focus_drift=(DriftTerm(kind="ramp", rate_um_per_min=3.0),))
     samples = _run(runner, 100)
     reasons = {s.reason for s in samples[40:65] if not s.valid}
     assert {"blank frame", "saturated pixels in the ROI", "low signal"} <= reasons
@@ -139,7 +138,7 @@ def test_safety_on_the_simulated_microscope(calibration_file: Path, ramp: float,
                                             excursion: float, seed: int) -> None:
     faults = tuple(FrameFault(kind=k, start_frame=s, n_frames=n) for k, s, n in fault_frames)  # type: ignore[arg-type]
     drift = (DriftTerm(kind="ramp", rate_um_per_min=ramp), DriftTerm(kind="sine", amplitude_um=sine, period_s=2.0))
-    runner, cam, z = _runner(calibration_file, settings_=LockSettings(max_excursion_um=excursion),
+    runner, _cam, z = _runner(calibration_file, settings_=LockSettings(max_excursion_um=excursion),
                              stage={"fail_after_moves": fail_after}, photons=photons, frame_faults=faults,
                              focus_drift=drift, seed=seed)
     for _ in range(80):
@@ -231,7 +230,7 @@ def test_tracking_follows_lateral_drift(calibration_file: Path) -> None:
     from scopeweave_focuslock.lock.roi_tracking import RoiTracker, TrackingSettings
 
     # A larger sensor with the bead where the calibration's ROI expects it (pixel 15.5, 15.5).
-    runner, cam, z = _runner(calibration_file, sensor_shape_px=(64, 64), beads_xy_um=((1.55, 1.55),),
+    runner, cam, _z = _runner(calibration_file, sensor_shape_px=(64, 64), beads_xy_um=((1.55, 1.55),),
                              lateral_drift_um_per_min=(12.0, 6.0))
     runner.tracker = RoiTracker(TrackingSettings(track_gain=0.5), sensor_shape_px=cam.sensor_shape_px)
     start = runner.roi

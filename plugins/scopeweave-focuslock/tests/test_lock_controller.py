@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from scopeweave_focuslock.lock.controller import FocusLockController, LockSettings, LockState, Reading
 
 LIMITS_UM = (0.0, 200.0)
@@ -74,7 +73,7 @@ def test_invalid_readings_hold_then_degrade_then_lose_and_recover() -> None:
     assert states[100] == LockState.DEGRADED
     assert LockState.RECOVERING in states[114:130]
     assert controller.state == LockState.LOCKED
-    for i, stage, reading, decision, state in log:
+    for _i, _stage, reading, decision, state in log:
         if not reading.valid and state != LockState.RECOVERING:
             assert decision.target_z_um is None
 
@@ -83,7 +82,7 @@ def test_stops_when_no_good_lock_to_return_to() -> None:
     bad = [Reading(z_um=0.0, valid=False, reason="blank frame")] * 40
     controller, log = _run(LockSettings(lost_after=10), np.zeros(40), bad=bad)
     assert controller.state == LockState.STOPPED
-    assert "could not engage: 10 readings in a row were unusable (blank frame)" == controller.stop_reason
+    assert controller.stop_reason == "could not engage: 10 readings in a row were unusable (blank frame)"
     assert all(d.target_z_um is None for *_, d, _s in log)
 
 
@@ -158,7 +157,7 @@ def test_dynamic_deadband_follows_the_noise() -> None:
 def test_integrator_does_not_wind_up_while_clamped() -> None:
     drift = np.zeros(200)
     drift[50:] = 3.0  # a big step: many clamped steps
-    controller, log = _run(LockSettings(max_step_um=0.1, ki=0.3), drift, noise_um=0.001)
+    _controller, log = _run(LockSettings(max_step_um=0.1, ki=0.3), drift, noise_um=0.001)
     stages = np.array([stage for _, stage, *_ in log])
     overshoot = stages[60:].max() - 103.0
     assert overshoot < 0.1

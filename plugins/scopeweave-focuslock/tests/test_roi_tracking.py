@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 import pytest
+from scopeweave_focuslock.lock.roi_tracking import RoiTracker, TrackingSettings
 
 from scopeweave.kinds import Roi
-from scopeweave_focuslock.lock.roi_tracking import RoiTracker, TrackingSettings
 
 
 def test_follows_a_drifting_spot_and_keeps_it_centred() -> None:

@@ -3,7 +3,7 @@
 from scopeweave.kinds.camera import STANDARD_TRIGGER_MODES, Camera, FrameInfo, Roi, SupportsTriggerMode
 from scopeweave.kinds.component import Component
 from scopeweave.kinds.diffraction_mapper import DiffractionMapper
-from scopeweave.kinds.focus_model import FocusModel
+from scopeweave.kinds.focus_model import FittedFocusModel, FocusModel, ZEstimateLike
 from scopeweave.kinds.frame_metric import BatchFrameMetric, FrameMetric, score_frames
 from scopeweave.kinds.localizer import Localizer
 from scopeweave.kinds.stage import Stage
@@ -29,6 +29,7 @@ __all__ = [
     "Camera",
     "Component",
     "DiffractionMapper",
+    "FittedFocusModel",
     "FocusModel",
     "FrameInfo",
     "FrameMetric",
@@ -38,5 +39,6 @@ __all__ = [
     "StageCorrector",
     "SupportsTriggerMode",
     "Workflow",
+    "ZEstimateLike",
     "score_frames",
 ]

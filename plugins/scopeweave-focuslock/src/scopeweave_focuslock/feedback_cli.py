@@ -105,10 +105,10 @@ def build_session(options: dict[str, Any], registry: Registry) -> dict[str, Any]
         components["model"] = {"kind": "focus_model", "plugin": options["calibration_model"]}
         uses["focus_model"] = "model"
     params = workflow.setdefault("params", {})
-    for option, path in WORKFLOW_OPTIONS.items():
+    for option, target in WORKFLOW_OPTIONS.items():
         value = options.get(option)
         if value is not None:
-            _set(params, path, str(value) if isinstance(value, Path) else value)
+            _set(params, target, str(value) if isinstance(value, Path) else value)
     if options.get("track_roi_xy") is not None:
         params["roi_center_px"] = list(options["track_roi_xy"])
     calibrate = options.get("calibrate")

@@ -16,9 +16,9 @@ from numpy.typing import NDArray
 
 from scopeweave.kinds import Roi
 from scopeweave_focuslock.calibration import Calibration
+from scopeweave_focuslock.lock.controller import Reading
 from scopeweave_focuslock.params import DetectionOptions
 from scopeweave_focuslock.spotfit import SpotFit, fit_spot
-from scopeweave_focuslock.lock.controller import Reading
 
 __all__ = ["FocusReader", "Measurement"]
 
