@@ -69,6 +69,9 @@ class FocusLockParams(LockSettings):
         Move the ROI (never an XY stage) to follow the spot.
     track_gain, track_deadband_px, track_max_step_px
         XY ROI tracking (see :class:`~scopeweave_focuslock.lock.roi_tracking.TrackingSettings`).
+    show_live
+        Open the live GUI (extra ``scopeweave-focuslock[gui]``) instead of the timed headless run;
+        the session ends when its window closes (``duration_s`` is ignored).
     """
 
     duration_s: float = attrs.field(default=10.0, validator=_positive)
@@ -88,6 +91,7 @@ class FocusLockParams(LockSettings):
     track_gain: float = 0.4
     track_deadband_px: float = 1.0
     track_max_step_px: float = 5.0
+    show_live: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.calibrate_first and self.calibration_csv is not None:

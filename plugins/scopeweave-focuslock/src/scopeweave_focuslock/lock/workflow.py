@@ -125,6 +125,12 @@ class FocusLock:
 
     def run(self, context: RunContext) -> Mapping[str, Any]:
         p = self.params
+        if p.show_live:  # the GUI drives the same runner and writes the same files when its window closes
+            try:
+                from scopeweave_focuslock.gui import run_live
+            except ImportError as exc:
+                raise ComponentError(f"show_live needs the GUI extra: pip install 'scopeweave-focuslock[gui]' ({exc})") from exc
+            return run_live(self, context)
         with context.timed("calibration"):
             calibration = self.calibration(context)
         lock_events: list[dict[str, Any]] = []
