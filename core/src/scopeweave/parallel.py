@@ -11,7 +11,7 @@ parameter and hands it to :func:`map_tasks`:
     a local process pool;
 ``"local-cluster"``
     a Dask ``distributed.LocalCluster`` on loopback, started and stopped here;
-``"tcp://host:port"``
+``"tcp://host:port"`` (or any Dask address: ``tls://``, ``inproc://``)
     an existing Dask scheduler.
 
 Results come back in the order of the inputs whatever the order of completion.
@@ -36,7 +36,7 @@ SCHEDULER_CHOICES = ("threads", "synchronous", "processes", "local-cluster")
 
 def check_scheduler(value: str) -> None:
     """Raise ``ValueError`` (attrs style) for an unknown scheduler."""
-    if value not in SCHEDULER_CHOICES and not value.startswith("tcp://"):
+    if value not in SCHEDULER_CHOICES and "://" not in value:
         raise ValueError(
             f"'scheduler' must be one of {', '.join(SCHEDULER_CHOICES)} or a 'tcp://host:port' address (got {value!r})."
         )
@@ -65,11 +65,11 @@ def dask_client(scheduler: str, *, n_workers: int | None = None) -> Iterator[Any
             Client(cluster) as client,
         ):
             yield client
-    elif scheduler.startswith("tcp://"):
+    elif "://" in scheduler:
         with Client(scheduler, timeout="10s") as client:
             yield client
     else:
-        raise ValueError(f"dask_client needs 'local-cluster' or a tcp:// address (got {scheduler!r}).")
+        raise ValueError(f"dask_client needs 'local-cluster' or a scheduler address (got {scheduler!r}).")
 
 
 def map_tasks(

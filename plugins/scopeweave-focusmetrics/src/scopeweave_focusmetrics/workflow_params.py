@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import attrs
 
+from scopeweave.parallel import scheduler_validator
 from scopeweave_focusmetrics.qc.config import DriftRule, FocusRule, MotionRule, QcConfig
 
 __all__ = ["AutofocusParams", "CalibrationParams", "FrameQcParams"]
@@ -48,7 +49,7 @@ class FrameQcParams:
     figures
         Write the PNG figures and the HTML report.
     scheduler
-        Dask scheduler for several stacks: ``threads`` (default), ``processes``, ``sync`` or a
+        Dask scheduler for several stacks: ``threads`` (default), ``processes``, ``synchronous``, ``local-cluster`` or a
         ``tcp://host:8786`` address of a running distributed scheduler.
     n_workers
         Local Dask workers (0: one per core).
@@ -65,7 +66,7 @@ class FrameQcParams:
     max_saturated_fraction: float = 1.0
     saturation_level: float = 0.0
     figures: bool = True
-    scheduler: str = "threads"
+    scheduler: str = attrs.field(default="threads", validator=scheduler_validator)
     n_workers: int = attrs.field(default=0, validator=_non_negative_int)
 
     def config(self) -> QcConfig:

@@ -21,11 +21,11 @@ import numpy as np
 
 from scopeweave.atomic import write_text_atomic
 from scopeweave.errors import ScopeweaveError
+from scopeweave.parallel import check_scheduler, map_tasks
 from scopeweave.runs import RunContext
 from scopeweave_puncta.calcium import CalciumParams
 from scopeweave_puncta.evaluate import efficiency
 from scopeweave_puncta.msd import MotionParams
-from scopeweave_puncta.parallel import check_scheduler, map_samples
 from scopeweave_puncta.samples import Sample, discover_samples
 from scopeweave_puncta.sim_params import SimulationParams
 from scopeweave_puncta.tracking import TrackingParams
@@ -88,7 +88,7 @@ def _simulate_into(context: RunContext, params: SimulationParams, root: Path, *,
     sim = SimulationParams(**{f.name: getattr(params, f.name) for f in attrs.fields(SimulationParams)})
     tasks = [(sim, index, root / f"sample_{index:05d}") for index in range(sim.num_samples)]
     with context.progress("simulate", len(tasks)) as progress, context.timed("simulate"):
-        folders = map_samples(_simulate_one, tasks, scheduler=scheduler, n_workers=n_workers,
+        folders = map_tasks(_simulate_one, tasks, scheduler=scheduler, max_workers=n_workers or None,
                               on_done=lambda index, folder: progress.advance())
     return folders
 
@@ -276,8 +276,8 @@ class PunctaWorkflow:
             progress.advance()
 
         with context.progress(self.goal, len(jobs)) as progress, context.timed(self.goal):
-            outcomes = map_samples(process_sample, jobs, scheduler=self.params.scheduler,
-                                   n_workers=self.params.n_workers, on_done=done)
+            outcomes = map_tasks(process_sample, jobs, scheduler=self.params.scheduler,
+                                   max_workers=self.params.n_workers or None, on_done=done)
         for outcome in outcomes:
             for product in outcome.products:
                 context.product_path(product)

@@ -14,8 +14,8 @@ import attrs
 from scopeweave.atomic import write_text_atomic
 from scopeweave.errors import ScopeweaveError
 from scopeweave.kinds import FrameMetric
+from scopeweave.parallel import map_tasks
 from scopeweave.runs import RunContext
-from scopeweave_focusmetrics.batch import run_batch
 from scopeweave_focusmetrics.profile import read_profile
 from scopeweave_focusmetrics.qc.assess import StackQC, assess_stack
 from scopeweave_focusmetrics.qc.config import FocusRule
@@ -91,8 +91,8 @@ class FrameQc:
                 rows[index] = self._write_stack(context, qc, folders[index], sources[index])
                 progress.advance()
 
-            run_batch(self._assess, sources, scheduler=self.params.scheduler, n_workers=self.params.n_workers,
-                      on_result=write)
+            map_tasks(self._assess, sources, scheduler=self.params.scheduler,
+                      max_workers=self.params.n_workers or None, on_done=write)
 
         self._write_summary(context, rows)
         kept = sum(r["n_kept"] for r in rows)

@@ -38,7 +38,8 @@ def plot_training_curves(path: str | os.PathLike[str], history: Sequence[Mapping
     ax_loss, ax_det, ax_rmse = fig.subplots(1, 3)
     ax_loss.plot(steps, _series(history, "train_loss"), label="train")
     ax_loss.plot(steps, _series(history, "val_loss"), label="validation")
-    ax_loss.set(xlabel="step", ylabel="loss", title="Loss")
+    ax_loss.set(xlabel="step", ylabel="loss (symmetric log scale)", title="Loss")
+    ax_loss.set_yscale("symlog")
     ax_loss.legend()
     for key in ("jaccard", "recall", "precision", "efficiency"):
         ax_det.plot(steps, _series(history, key), label=key)
