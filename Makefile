@@ -14,6 +14,7 @@ DEMO_SESSION ?= examples/sessions/focus-lock-sim.toml
 PYTEST_ARGS ?=
 # Optional extras installed for the tests, per distribution folder name
 EXTRAS_scopeweave-4dstem := [gui]
+EXTRAS_scopeweave-puncta := [deep]
 EXTRAS_scopeweave-focuslock := [gui]
 
 .PHONY: install demo test lint clean

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from scopeweave import LocalizerSpec, Role, WorkflowSpec, hookimpl
+from scopeweave_puncta.deep import registrations as deep
 from scopeweave_puncta.localizers import GaussFitLocalizer, GaussFitParams
 from scopeweave_puncta.workflows import (
     AnalyzeParams,
@@ -35,6 +36,7 @@ def scopeweave_localizers() -> Iterable[LocalizerSpec]:
             params_type=GaussFitParams,
             factory=lambda params, uses: GaussFitLocalizer(params, method="lsq"),
         ),
+        *deep.localizers(),
     ]
 
 
@@ -87,6 +89,7 @@ def scopeweave_workflows() -> Iterable[WorkflowSpec]:
             factory=_sample_workflow("analyze"),
             uses=_localizer_role(False),
         ),
+        *deep.workflows(),
     ]
 
 
