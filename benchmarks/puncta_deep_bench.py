@@ -109,6 +109,7 @@ def _speed(checkpoint: Path, threads: list[int]) -> list[dict[str, Any]]:
 
     sample = simulate_sample(SimulationParams(frames_per_sample=64, image_size_px=(256, 256), num_puncta_mean=200,
                                               seed=424242), 0)
+    assert sample.calcium is not None
     camera = CameraModel()
     rows = []
     for n_threads in threads:

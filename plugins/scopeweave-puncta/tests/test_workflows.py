@@ -11,10 +11,8 @@ import pytest
 from click.testing import CliRunner
 from scopeweave_puncta.localization_io import read_localizations, write_thunderstorm_csv
 
-from scopeweave.session import RunFailed, load_session, plan_session, run_session
+from scopeweave.session import RunFailed, plan_session, run_session
 from scopeweave.testing import RegistrationContract
-
-EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples" / "sessions").glob("puncta-*.toml"))
 
 
 class TestRegistration(RegistrationContract):
@@ -87,13 +85,6 @@ def test_missing_localizer_is_a_clear_error(puncta_registry, tmp_path) -> None:
     with pytest.raises(RunFailed, match="wire a localizer"):
         _run(puncta_registry, tmp_path, "puncta-track",
              {"synthetic": {"frames_per_sample": 5, "image_size_px": [32, 32]}}, localizer=None)
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_sessions_run(puncta_registry, tmp_path, path: Path) -> None:
-    plan = load_session(path, puncta_registry)
-    outcome = run_session(plan, puncta_registry, output_root=tmp_path)
-    assert outcome.status == "ok"
 
 
 def test_cli_simulate_and_thunderstorm_conversion(tmp_path) -> None:

@@ -15,13 +15,16 @@ pytest.importorskip("pytestqt")
 pytest.importorskip("pyqtgraph")
 
 from scopeweave.runs import EventLog, RunContext, create_run_dir  # noqa: E402
+from scopeweave_focuslock.calibration_io import save_calibration  # noqa: E402
 from scopeweave_focuslock.lock.params import FocusLockParams  # noqa: E402
 from scopeweave_focuslock.lock.workflow import FocusLock  # noqa: E402
 from scopeweave_focuslock.params import CalibrateParams  # noqa: E402
+from scopeweave_focuslock.sweep import CalibrationSweep  # noqa: E402
 from scopeweave_sim import SimAstigmaticCamera, SimCameraParams, SimZParams, SimZStage  # noqa: E402
 
 #: A small sensor, a 21-step sweep and a 100 Hz loop keep each test to a few seconds.
 SENSOR_PX = (32, 40)
+BEADS_UM = ((2.55, 1.65),)  # one bead at (x, y) = (25.5, 16.5) px
 SWEEP = {"n_steps": 21, "half_range_um": 0.8, "settle_ms": 0.0, "read_noise_e": 1.5, "save_frames": False}
 WAIT_MS = 20_000
 
@@ -45,7 +48,10 @@ Opener = Callable[..., Live]
 
 @pytest.fixture
 def open_live(qtbot: Any, tmp_path: Path) -> Iterator[Opener]:
-    """``open_live(camera={...}, stage={...}, params={...}, settings_path=...)`` opens the window on the simulator."""
+    """``open_live(camera={...}, stage={...}, params={...}, settings_path=...)`` opens the window on the simulator.
+
+    ``params`` are focus-lock params; its ``calibration`` (a dict) overrides fields of the quick test sweep.
+    """
     from scopeweave_focuslock.gui import FocusLockWindow, LiveSession
 
     started: list[Any] = []
@@ -55,15 +61,17 @@ def open_live(qtbot: Any, tmp_path: Path) -> Iterator[Opener]:
               params: dict[str, Any] | None = None, settings_path: Path | None = None) -> Live:
         z = SimZStage(SimZParams(**{"start_um": 100.0, **(stage or {})}))
         camera_params = {"sensor_shape_px": SENSOR_PX, "photons": 2e4, "seed": 3, "exposure_ms": 33.3,
-                         "beads_xy_um": ((2.55, 1.65),), **(camera or {})}
+                         "beads_xy_um": BEADS_UM, **(camera or {})}
         cam = SimAstigmaticCamera(SimCameraParams(**camera_params), z_stage=z)
         z.initialize()
         cam.initialize()
         started.extend([cam, z])
         run_dir = create_run_dir(tmp_path / "runs", "gui-test")
         events = EventLog(run_dir / "events.jsonl")
+        overrides = dict(params or {})
+        sweep = CalibrateParams(**{**SWEEP, **overrides.pop("calibration", {})})
         lock_params = FocusLockParams(**{"loop_hz": 100.0, "read_noise_e": 1.5, "allow_missing_calibration": True,
-                                         "roi_size_px": 13, "calibration": CalibrateParams(**SWEEP), **(params or {})})
+                                         "roi_size_px": 17, "calibration": sweep, **overrides})
         workflow = FocusLock(lock_params, camera=cam, stage=z, model=None)
         context = RunContext(run_dir=run_dir, uses={"camera": cam, "stage": z}, params=lock_params, events=events)
         session = LiveSession(workflow, context, settings_path=settings_path or tmp_path / "autofocus_gui_settings.json",
@@ -80,3 +88,19 @@ def open_live(qtbot: Any, tmp_path: Path) -> Iterator[Opener]:
         window.close()
     for component in started:
         component.shutdown()
+
+
+@pytest.fixture(scope="session")
+def calibration_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A calibration of the simulated microscope, saved as ``calibration_sweep.csv`` (+ meta)."""
+    z = SimZStage(SimZParams(start_um=100.0))
+    cam = SimAstigmaticCamera(SimCameraParams(sensor_shape_px=SENSOR_PX, photons=2e4, seed=11, beads_xy_um=BEADS_UM),
+                              z_stage=z)
+    with z, cam:
+        params = CalibrateParams(**{**SWEEP, "roi_size_px": 17})
+        sweep = CalibrationSweep(params, camera=cam, stage=z, model=None)
+        calibration = sweep.process(sweep.acquire())
+    assert calibration.armable, calibration.summary()
+    path = tmp_path_factory.mktemp("calibration") / "calibration_sweep.csv"
+    save_calibration(calibration, path, thresholds=params.gates)
+    return path

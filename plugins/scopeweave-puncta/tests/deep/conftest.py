@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def deep_registry(puncta_registry):
 
 def tiny_params(*, steps: int, in_channels: int = 2, seed: int = 0, **overrides) -> TrainParams:
     """A small, fast training configuration on easy frames."""
-    settings = dict(
+    settings: dict[str, Any] = dict(
         model=ModelConfig(in_channels=in_channels, context_frames=3 if in_channels == 2 else 1, base_channels=4,
                           depth=2),
         curriculum=(EASY,), batch_size=4, crop_px=32, validation_every_steps=max(1, steps // 2),

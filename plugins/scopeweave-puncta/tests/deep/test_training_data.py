@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import tifffile
@@ -23,7 +25,7 @@ EASY = SyntheticLevel(density_per_um2=(0.3, 0.6), photons_mean=(2000.0, 4000.0),
 
 
 def _sampler(**kwargs) -> SyntheticSampler:
-    settings = dict(simulation=TrainingSimulation(), curriculum=(EASY,), model=MODEL, crop_px=32, seed=3,
+    settings: dict[str, Any] = dict(simulation=TrainingSimulation(), curriculum=(EASY,), model=MODEL, crop_px=32, seed=3,
                     label_photon_min=50.0)
     settings.update(kwargs)
     return SyntheticSampler(**settings)

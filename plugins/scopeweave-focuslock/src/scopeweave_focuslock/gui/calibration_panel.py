@@ -44,16 +44,20 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.candidate: CalibrationCandidate | None = None
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.widths_plot = self.graphics.addPlot(row=0, col=0)
+        self.legend = pg.LegendItem(colCount=4, labelTextColor="k", labelTextSize="8pt")
+        self.graphics.addItem(self.legend, row=0, col=0)
+        self.widths_plot = self.graphics.addPlot(row=1, col=0)
         self.widths_plot.setLabel("left", "PSF sigma (px)")
-        self.widths_plot.addLegend(offset=(-10, 10), labelTextColor="k")
-        self.graphics.nextRow()
-        self.ellipticity_plot = self.graphics.addPlot(row=1, col=0)
-        self.ellipticity_plot.setLabel("left", "ellipticity (σx − σy)/(σx + σy)")
+        self.widths_plot.hideAxis("bottom")
+        self.ellipticity_plot = self.graphics.addPlot(row=2, col=0)
+        self.ellipticity_plot.setLabel("left", "ellipticity")
         self.ellipticity_plot.setLabel("bottom", "z relative to the sweep centre (µm)")
         self.ellipticity_plot.setXLink(self.widths_plot)
         for plot in (self.widths_plot, self.ellipticity_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.getAxis("left").setWidth(56)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
         self.title = QtWidgets.QLabel("No calibration sweep yet: place the ROI on one bright spot and press "
                                       "<b>Run calibration sweep</b>.")
         self.title.setWordWrap(True)
@@ -76,7 +80,7 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("idle")
         self.gates = QtWidgets.QTableWidget(0, 4)
-        self.gates.setHorizontalHeaderLabels(["gate", "value", "limit", ""])
+        self.gates.setHorizontalHeaderLabels(["quality gate", "value", "limit", "verdict"])
         self.gates.verticalHeader().setVisible(False)
         self.gates.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.gates.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
@@ -90,33 +94,34 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.status = QtWidgets.QLabel()
         self.status.setWordWrap(True)
 
-        sweep_form = QtWidgets.QFormLayout()
-        sweep_form.addRow("half range", self.half_range)
-        sweep_form.addRow("steps", self.steps)
-        sweep_buttons = QtWidgets.QHBoxLayout()
-        sweep_buttons.addWidget(self.sweep_button, 1)
-        sweep_buttons.addWidget(self.cancel_button)
-        decide = QtWidgets.QGridLayout()
-        decide.addWidget(self.accept_button, 0, 0)
-        decide.addWidget(self.reject_button, 0, 1)
-        decide.addWidget(self.save_button, 1, 0)
-        decide.addWidget(self.load_button, 1, 1)
-        decide.addWidget(self.load_last_button, 2, 0, 1, 2)
+        self.gates.verticalHeader().setDefaultSectionSize(22)
+        self.gates.setMinimumHeight(6 * 22 + 28)
+        sweep = QtWidgets.QGridLayout()
+        sweep.addWidget(QtWidgets.QLabel("half range"), 0, 0)
+        sweep.addWidget(self.half_range, 0, 1)
+        sweep.addWidget(QtWidgets.QLabel("steps"), 0, 2)
+        sweep.addWidget(self.steps, 0, 3)
+        sweep.addWidget(self.sweep_button, 1, 0, 1, 3)
+        sweep.addWidget(self.cancel_button, 1, 3)
+        decide = QtWidgets.QHBoxLayout()
+        for button in (self.accept_button, self.reject_button, self.save_button, self.load_button,
+                       self.load_last_button):
+            decide.addWidget(button)
         side = QtWidgets.QVBoxLayout()
-        side.addLayout(sweep_form)
-        side.addLayout(sweep_buttons)
+        side.setSpacing(4)
+        side.addLayout(sweep)
         side.addWidget(self.progress)
-        side.addWidget(QtWidgets.QLabel("Quality gates"))
         side.addWidget(self.gates, 1)
         side.addLayout(decide)
         side.addWidget(self.status)
         side_widget = QtWidgets.QWidget()
         side_widget.setLayout(side)
-        side_widget.setMaximumWidth(430)
+        side_widget.setFixedWidth(460)
         left = QtWidgets.QVBoxLayout()
         left.addWidget(self.title)
         left.addWidget(self.graphics, 1)
         layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(left, 1)
         layout.addWidget(side_widget)
         self.set_candidate(None)
@@ -151,6 +156,7 @@ class CalibrationPanel(QtWidgets.QWidget):
         self.accepted = accepted
         for plot in (self.widths_plot, self.ellipticity_plot):
             plot.clear()
+        self.legend.clear()
         self.gates.setRowCount(0)
         if candidate is not None:
             self._plot(candidate.calibration)
@@ -200,17 +206,18 @@ class CalibrationPanel(QtWidgets.QWidget):
         used, fallback = s.in_model_fit, ~s.parametric
         edge_out = s.parametric & ~s.in_model_fit
         for values, colour, name in ((s.sigma_x_px, SIGMA_X, "σx"), (s.sigma_y_px, SIGMA_Y, "σy")):
-            self.widths_plot.plot(s.z_um[used], values[used], pen=None, symbol="o", symbolSize=6,
-                                  symbolBrush=colour, symbolPen=None, name=f"{name} fit")
+            self._legend(self.widths_plot.plot(s.z_um[used], values[used], pen=None, symbol="o", symbolSize=6,
+                                               symbolBrush=colour, symbolPen=None), f"{name} fitted")
             if edge_out.any():
-                self.widths_plot.plot(s.z_um[edge_out], values[edge_out], pen=None, symbol="o", symbolSize=7,
-                                      symbolBrush=None, symbolPen=colour, name=f"{name} at ROI edge (not used)")
+                self._legend(self.widths_plot.plot(s.z_um[edge_out], values[edge_out], pen=None, symbol="o",
+                                                   symbolSize=7, symbolBrush=None, symbolPen=colour),
+                             f"{name} at ROI edge (not used)")
             if fallback.any():
-                self.widths_plot.plot(s.z_um[fallback], values[fallback], pen=None, symbol="x", symbolSize=7,
-                                      symbolPen=colour, name=f"{name} moment fallback (not used)")
+                self._legend(self.widths_plot.plot(s.z_um[fallback], values[fallback], pen=None, symbol="x",
+                                                   symbolSize=7, symbolPen=colour), f"{name} fallback (not used)")
         e = ellipticity(s.sigma_x_px, s.sigma_y_px)
-        self.ellipticity_plot.plot(s.z_um[used], e[used], pen=None, symbol="o", symbolSize=6, symbolBrush="k",
-                                   symbolPen=None)
+        self._legend(self.ellipticity_plot.plot(s.z_um[used], e[used], pen=None, symbol="o", symbolSize=6,
+                                                symbolBrush="k", symbolPen=None), "ellipticity")
         if fallback.any():
             self.ellipticity_plot.plot(s.z_um[fallback], e[fallback], pen=None, symbol="x", symbolSize=7,
                                        symbolPen="#888888")
@@ -221,11 +228,12 @@ class CalibrationPanel(QtWidgets.QWidget):
         widths = getattr(model, "widths_px", None)
         if widths is not None:
             wx, wy = widths(z_fine)
-            self.widths_plot.plot(z_fine, wx, pen=pg.mkPen(SIGMA_X, width=2), name="model σx")
-            self.widths_plot.plot(z_fine, wy, pen=pg.mkPen(SIGMA_Y, width=2), name="model σy")
+            self._legend(self.widths_plot.plot(z_fine, wx, pen=pg.mkPen(SIGMA_X, width=2)), "model σx")
+            self._legend(self.widths_plot.plot(z_fine, wy, pen=pg.mkPen(SIGMA_Y, width=2)), "model σy")
         signal: Any = getattr(model, "ellipticity_at", None)
         if signal is not None:
-            self.ellipticity_plot.plot(z_fine, signal(z_fine), pen=pg.mkPen("k", width=2))
+            self._legend(self.ellipticity_plot.plot(z_fine, signal(z_fine), pen=pg.mkPen("k", width=2)),
+                         "model ellipticity")
         low, high = model.usable_range_um
         for plot in (self.widths_plot, self.ellipticity_plot):
             region = pg.LinearRegionItem((low, high), movable=False, brush=pg.mkBrush(44, 160, 44, 40), pen=None)
@@ -233,7 +241,11 @@ class CalibrationPanel(QtWidgets.QWidget):
             plot.addItem(region)
             plot.addItem(pg.InfiniteLine(model.focus_um, angle=90, pen=pg.mkPen("#2ca02c", width=1.5,
                                                                                    style=QtCore.Qt.PenStyle.DashLine)))
-        label = pg.TextItem(f"usable {low:+.2f}..{high:+.2f} µm, focus {model.focus_um:+.3f} µm", color="#137333",
-                            anchor=(0, 0))
-        label.setPos(float(z_fine[0]), float(np.nanmax(e[used])) if used.any() else 0.0)
-        self.ellipticity_plot.addItem(label)
+        self.legend.addItem(pg.BarGraphItem(x=[0], height=[1], width=1, brush=pg.mkBrush(44, 160, 44, 90), pen=None),
+                            f"usable range {low:+.2f}..{high:+.2f} µm")
+        self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#2ca02c", width=1.5, style=QtCore.Qt.PenStyle.DashLine)),
+                            f"focus {model.focus_um:+.3f} µm")
+
+    def _legend(self, item: Any, name: str) -> Any:
+        self.legend.addItem(item, name)
+        return item

@@ -1,7 +1,8 @@
 """Diagnostics plots: error, stage z, fit quality and the two widths against time.
 
 The error points are coloured by the lock state (the indicator's colours);
-with a simulated camera the true error is drawn too.  The plots show the
+with a simulated camera the true error is drawn too.  The fit quality is
+drawn for frames with a fitted spot only.  The plots show the
 last :data:`WINDOW_SAMPLES` iterations and redraw at the GUI's pace, not the
 loop's.
 """
@@ -35,31 +36,37 @@ class DiagnosticsPanel(QtWidgets.QWidget):
         self.stage_plot = self.graphics.addPlot(row=1, col=0)
         self.quality_plot = self.graphics.addPlot(row=2, col=0)
         self.width_plot = self.graphics.addPlot(row=3, col=0)
-        self.error_plot.setLabel("left", "error (nm)")
-        self.stage_plot.setLabel("left", "stage z (µm)")
-        self.quality_plot.setLabel("left", "fit quality")
+        self.error_plot.setLabel("left", "error nm")
+        self.stage_plot.setLabel("left", "stage µm")
+        self.quality_plot.setLabel("left", "quality")
         self.quality_plot.setYRange(0.0, 1.05)
-        self.width_plot.setLabel("left", "sigma (px)")
+        self.width_plot.setLabel("left", "σ px")
         self.width_plot.setLabel("bottom", "time (s)")
         for plot in (self.error_plot, self.stage_plot, self.quality_plot, self.width_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.getAxis("left").setWidth(60)
+            plot.getAxis("left").setWidth(64)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            if plot is not self.width_plot:
+                plot.hideAxis("bottom")
             if plot is not self.error_plot:
                 plot.setXLink(self.error_plot)
-        self.error_plot.addLegend(offset=(-10, 10), labelTextColor="k")
-        self.width_plot.addLegend(offset=(-10, 10), labelTextColor="k")
         self.error_plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#888888", width=1)))
-        self.error_points = pg.ScatterPlotItem(size=5, pen=None, name="measured error")
+        self.error_points = pg.ScatterPlotItem(size=5, pen=None)
         self.error_plot.addItem(self.error_points)
-        self.true_error = self.error_plot.plot(pen=pg.mkPen(TRUE_ERROR, width=1.5), name="true error (simulation)")
+        self.true_error = self.error_plot.plot(pen=pg.mkPen(TRUE_ERROR, width=1.5))
         self.stage_curve = self.stage_plot.plot(pen=pg.mkPen("#1a73e8", width=1.5))
         self.quality_curve = self.quality_plot.plot(pen=pg.mkPen("#8e6bd8", width=1.5))
-        self.sigma_x = self.width_plot.plot(pen=pg.mkPen(SIGMA_X, width=1.5), name="sigma_x")
-        self.sigma_y = self.width_plot.plot(pen=pg.mkPen(SIGMA_Y, width=1.5), name="sigma_y")
+        self.sigma_x = self.width_plot.plot(pen=pg.mkPen(SIGMA_X, width=1.5))
+        self.sigma_y = self.width_plot.plot(pen=pg.mkPen(SIGMA_Y, width=1.5))
         legend = " ".join(f"<span style='color:{colour}'>&#9679;</span>&nbsp;{state}"
                           for state, colour in STATE_COLOURS.items())
-        self.legend = QtWidgets.QLabel(f"error points by lock state: {legend}")
+        self.legend = QtWidgets.QLabel(
+            f"<b>error</b> by lock state: {legend} · <span style='color:{TRUE_ERROR}'>&#9473;</span> true error "
+            f"(simulated camera) &nbsp; <b>σ</b>: <span style='color:{SIGMA_X}'>&#9473;</span> σx "
+            f"<span style='color:{SIGMA_Y}'>&#9473;</span> σy &nbsp; <b>quality</b>: fit quality (1 = clean spot)")
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.legend)
@@ -81,7 +88,9 @@ class DiagnosticsPanel(QtWidgets.QWidget):
         true_error = np.array([s.true_error_nm for s in tail])
         self.true_error.setData(t, true_error, connect="finite")
         self.stage_curve.setData(t, np.array([s.stage_z_um for s in tail]))
-        self.quality_curve.setData(t, np.array([s.quality for s in tail]), connect="finite")
+        fitted = np.array([math.isfinite(s.sigma_x_px) for s in tail])
+        quality = np.where(fitted, np.array([s.quality for s in tail]), np.nan)  # quality of fitted frames only
+        self.quality_curve.setData(t, quality, connect="finite")
         self.sigma_x.setData(t, np.array([s.sigma_x_px for s in tail]), connect="finite")
         self.sigma_y.setData(t, np.array([s.sigma_y_px for s in tail]), connect="finite")
         if not any(math.isfinite(v) for v in true_error):

@@ -20,7 +20,7 @@ from scopeweave_focuslock.gui.settings import COLORMAPS, LutSetting
 from scopeweave_focuslock.gui.style import ELLIPSE, ROI
 from scopeweave_focuslock.spotfit import SpotFit
 
-__all__ = ["ELLIPSE_SIGMAS", "LiveView", "ellipse_points"]
+__all__ = ["ELLIPSE_SIGMAS", "LiveView", "colormap", "ellipse_points"]
 
 #: The drawn ellipse is this many sigmas wide along each axis.
 ELLIPSE_SIGMAS = 2.0
@@ -35,6 +35,13 @@ def ellipse_points(x_px: float, y_px: float, sigma_x_px: float, sigma_y_px: floa
     c, s = math.cos(theta_rad), math.sin(theta_rad)
     u, v = a * np.cos(t), b * np.sin(t)
     return x_px + c * u - s * v, y_px + s * u + c * v
+
+
+def colormap(name: str) -> Any:
+    """The pyqtgraph colour map of one of :data:`~scopeweave_focuslock.gui.settings.COLORMAPS`."""
+    if name == "gray":
+        return pg.ColorMap(pos=[0.0, 1.0], color=[(0, 0, 0), (255, 255, 255)], name="gray")
+    return pg.colormap.get(name)
 
 
 class LiveView(QtWidgets.QWidget):
@@ -75,24 +82,23 @@ class LiveView(QtWidgets.QWidget):
         self.plot.setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
         self.spot_label = QtWidgets.QLabel("spot: —")
         self.spot_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.spot_label.setWordWrap(True)
         self.colormap = QtWidgets.QComboBox()
         self.colormap.addItems(COLORMAPS)
         self.auto_levels = QtWidgets.QCheckBox("Auto levels")
-        self.level_low = _spin(-1e9, 1e9, 0, "low")
-        self.level_high = _spin(-1e9, 1e9, 0, "high")
+        self.level_low = _spin(-1e9, 1e9, 1, "low")
+        self.level_high = _spin(-1e9, 1e9, 1, "high")
         self.auto_once = QtWidgets.QPushButton("Fit levels")
         self.auto_once.setToolTip("Set the levels from the current frame once (auto levels off)")
-        controls = QtWidgets.QHBoxLayout()
-        controls.addWidget(QtWidgets.QLabel("Colour map"))
-        controls.addWidget(self.colormap)
-        controls.addSpacing(12)
-        controls.addWidget(self.auto_levels)
-        controls.addWidget(QtWidgets.QLabel("Levels"))
-        controls.addWidget(self.level_low)
-        controls.addWidget(QtWidgets.QLabel("–"))
-        controls.addWidget(self.level_high)
-        controls.addWidget(self.auto_once)
-        controls.addStretch(1)
+        controls = QtWidgets.QGridLayout()
+        controls.addWidget(QtWidgets.QLabel("Colour map"), 0, 0)
+        controls.addWidget(self.colormap, 0, 1)
+        controls.addWidget(self.auto_levels, 0, 2)
+        controls.addWidget(self.auto_once, 0, 3)
+        controls.addWidget(QtWidgets.QLabel("Levels"), 1, 0)
+        controls.addWidget(self.level_low, 1, 1)
+        controls.addWidget(self.level_high, 1, 2)
+        controls.setColumnStretch(4, 1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
@@ -130,13 +136,14 @@ class LiveView(QtWidgets.QWidget):
         return float(self.level_low.value()), float(self.level_high.value())
 
     def _apply_colormap(self, name: str) -> None:
-        self.histogram.gradient.setColorMap(pg.colormap.get(name))
+        self.histogram.gradient.setColorMap(colormap(name))
 
     def _set_levels(self, low: float, high: float) -> None:
         self._guard = True
         try:
             self.level_low.setValue(low)
             self.level_high.setValue(high)
+            low, high = self.levels()  # as shown (rounded to the boxes' decimals)
             self.histogram.setLevels(low, high)
             self.image.setLevels((low, high))
         finally:
@@ -191,13 +198,13 @@ class LiveView(QtWidgets.QWidget):
 
     def set_spot(self, spot: SpotFit | None, roi: Roi, *, preview: bool = False) -> None:
         """Draw the fitted ellipse of ``spot`` (ROI coordinates) and write its numbers."""
-        usable = spot is not None and all(math.isfinite(v) and v > 0 for v in (spot.sigma_x_px, spot.sigma_y_px)) \
-            and math.isfinite(spot.x_px) and math.isfinite(spot.y_px)
+        usable = spot is not None and spot.is_parametric and all(
+            math.isfinite(v) for v in (spot.x_px, spot.y_px, spot.sigma_x_px, spot.sigma_y_px))
         if spot is None or not usable:
             self.ellipse.setData([], [])
             self.centre.setData([], [])
-            reason = "" if spot is None else f" ({spot.reason.replace('_', ' ') or 'no fit'})"
-            self.spot_label.setText(f"spot: not found{reason}")
+            reason = "" if spot is None else f" ({spot.reason.replace('_', ' ') or 'no parametric fit'})"
+            self.spot_label.setText(f"spot: not found in the ROI{reason}")
             return
         x = roi.x_px + spot.x_px + 0.5
         y = roi.y_px + spot.y_px + 0.5

@@ -34,6 +34,11 @@ def _spin(low: float, high: float, step: float, decimals: int, suffix: str = "")
     return spin
 
 
+def _pair(grid: QtWidgets.QGridLayout, row: int, column: int, label: str, widget: QtWidgets.QWidget) -> None:
+    grid.addWidget(QtWidgets.QLabel(label), row, column, QtCore.Qt.AlignmentFlag.AlignRight)
+    grid.addWidget(widget, row, column + 1)
+
+
 class LockPanel(QtWidgets.QWidget):
     """State indicator, error in nm, lock and stage buttons, gains and XY ROI tracking."""
 
@@ -44,7 +49,7 @@ class LockPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.state_label = QtWidgets.QLabel()
         self.state_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.state_label.setMinimumHeight(54)
+        self.state_label.setMinimumHeight(48)
         self.state_help = QtWidgets.QLabel()
         self.state_help.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.state_help.setWordWrap(True)
@@ -79,22 +84,23 @@ class LockPanel(QtWidgets.QWidget):
         self.max_step = _spin(0.001, 10.0, 0.01, 3, " µm")
         self.deadband = _spin(0.0, 1.0, 0.001, 4, " µm")
         gains = QtWidgets.QGroupBox("Control")
-        form = QtWidgets.QFormLayout(gains)
-        form.addRow("kp", self.kp)
-        form.addRow("ki", self.ki)
-        form.addRow("max step", self.max_step)
-        form.addRow("deadband", self.deadband)
+        grid = QtWidgets.QGridLayout(gains)
+        _pair(grid, 0, 0, "kp", self.kp)
+        _pair(grid, 0, 2, "ki", self.ki)
+        _pair(grid, 1, 0, "max step", self.max_step)
+        _pair(grid, 1, 2, "deadband", self.deadband)
 
-        self.track = QtWidgets.QCheckBox("Track the spot in XY (moves the ROI, never a stage)")
+        self.track = QtWidgets.QCheckBox("Track the spot in XY")
+        self.track.setToolTip("Move the ROI to follow the spot (never an XY stage)")
         self.track_gain = _spin(0.01, 1.0, 0.05, 2)
         self.track_deadband = _spin(0.0, 20.0, 0.5, 1, " px")
         self.track_max_step = _spin(0.0, 50.0, 1.0, 1, " px")
-        tracking = QtWidgets.QGroupBox("XY ROI tracking")
-        track_form = QtWidgets.QFormLayout(tracking)
-        track_form.addRow(self.track)
-        track_form.addRow("gain", self.track_gain)
-        track_form.addRow("deadband", self.track_deadband)
-        track_form.addRow("max step", self.track_max_step)
+        tracking = QtWidgets.QGroupBox("XY ROI tracking (moves the ROI only)")
+        track_grid = QtWidgets.QGridLayout(tracking)
+        track_grid.addWidget(self.track, 0, 0, 1, 4)
+        _pair(track_grid, 1, 0, "gain", self.track_gain)
+        _pair(track_grid, 1, 2, "deadband", self.track_deadband)
+        _pair(track_grid, 2, 0, "max step", self.track_max_step)
 
         buttons = QtWidgets.QGridLayout()
         buttons.addWidget(self.live_button, 0, 0, 1, 2)
@@ -103,6 +109,7 @@ class LockPanel(QtWidgets.QWidget):
         buttons.addWidget(self.home_button, 2, 0)
         buttons.addWidget(self.center_button, 2, 1)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.setSpacing(4)
         layout.addWidget(self.state_label)
         layout.addWidget(self.state_help)
         layout.addWidget(self.error_label)

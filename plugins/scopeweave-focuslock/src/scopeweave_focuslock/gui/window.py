@@ -61,7 +61,8 @@ class FocusLockWindow(QtWidgets.QMainWindow):
         side = QtWidgets.QScrollArea()
         side.setWidget(self.lock_panel)
         side.setWidgetResizable(True)
-        side.setMinimumWidth(340)
+        side.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumWidth(self.lock_panel.minimumSizeHint().width() + side.verticalScrollBar().sizeHint().width() + 4)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         top.addWidget(self.live_view)
         top.addWidget(side)
@@ -130,7 +131,7 @@ class FocusLockWindow(QtWidgets.QMainWindow):
         lock.tracking_changed.connect(lambda tracking: self.call(w.set_tracking, tracking))
         self.live_view.roi_changed.connect(self._on_roi_moved)
         cal.sweep_button.clicked.connect(self.run_sweep)
-        cal.cancel_button.clicked.connect(w.cancel_sweep)
+        cal.cancel_button.clicked.connect(lambda: w.cancel_sweep())  # direct: the worker thread is busy sweeping
         cal.accept_button.clicked.connect(self.accept_calibration)
         cal.reject_button.clicked.connect(self.reject_calibration)
         cal.save_button.clicked.connect(self._save_dialog)
@@ -144,9 +145,8 @@ class FocusLockWindow(QtWidgets.QMainWindow):
         self.lock_panel.set_tracking(s.tracking())
         window = settings.window
         if not (window.geometry and self.restoreGeometry(QtCore.QByteArray.fromBase64(window.geometry.encode()))):
-            self.resize(1400, 920)
-        if len(window.splitter_sizes) == 2:
-            self.splitter.setSizes(list(window.splitter_sizes))
+            self.resize(1400, 960)
+        self.splitter.setSizes(list(window.splitter_sizes) if len(window.splitter_sizes) == 2 else [540, 420])
         self.tabs.setCurrentIndex(_TABS.index(window.tab) if window.tab in _TABS else 0)
         if s.settings_problem:
             self.show_error(f"GUI settings reset to the defaults: {s.settings_problem}")
@@ -358,5 +358,7 @@ class FocusLockWindow(QtWidgets.QMainWindow):
         event.accept()
 
     def _finish_worker(self) -> None:
+        """In the worker thread: stop, hand the worker back to the GUI thread (its timer with it), end the thread."""
         self.worker.shutdown()
+        self.worker.moveToThread(self.thread())
         QtCore.QThread.currentThread().quit()

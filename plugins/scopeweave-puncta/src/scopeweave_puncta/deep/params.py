@@ -7,7 +7,7 @@ localizer and of the ``puncta-train``, ``puncta-infer`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,10 @@ def _image_size(value: Any) -> tuple[int, int]:
     if len(size) != 2:
         raise ValueError(f"expected [height, width] (got {value!r}).")
     return (size[0], size[1])
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
 
 
 def _paths(value: Any) -> tuple[Path, ...]:
@@ -394,10 +398,10 @@ class TrainParams:
 
     model: ModelConfig = attrs.field(factory=ModelConfig)
     simulation: TrainingSimulation = attrs.field(factory=TrainingSimulation)
-    curriculum: tuple[SyntheticLevel, ...] = attrs.field(factory=lambda: (SyntheticLevel(),), converter=tuple)
-    stages: tuple[TrainingStage, ...] = attrs.field(factory=lambda: (TrainingStage(),), converter=tuple)
+    curriculum: tuple[SyntheticLevel, ...] = attrs.field(factory=lambda: (SyntheticLevel(),), converter=_tuple)
+    stages: tuple[TrainingStage, ...] = attrs.field(factory=lambda: (TrainingStage(),), converter=_tuple)
     loss: LossParams = attrs.field(factory=LossParams)
-    thunderstorm: tuple[ThunderstormSource, ...] = attrs.field(default=(), converter=tuple)
+    thunderstorm: tuple[ThunderstormSource, ...] = attrs.field(default=(), converter=_tuple)
     batch_size: int = attrs.field(default=16, validator=_at_least(1))
     crop_px: int = attrs.field(default=48, validator=_at_least(8))
     weight_decay: float = attrs.field(default=1e-4, validator=_non_negative)
@@ -621,7 +625,7 @@ class DeepEvaluateParams:
     """
 
     checkpoints: tuple[Path, ...] = attrs.field(converter=_paths, validator=_non_empty)
-    scenarios: tuple[Scenario, ...] = attrs.field(factory=_default_scenarios, converter=tuple,
+    scenarios: tuple[Scenario, ...] = attrs.field(factory=_default_scenarios, converter=_tuple,
                                                   validator=_non_empty)
     movies_per_scenario: int = attrs.field(default=3, validator=_at_least(1))
     frames: int = attrs.field(default=50, validator=_at_least(1))
