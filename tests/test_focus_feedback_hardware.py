@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scopeweave_focuslock.feedback_cli import build_session, focus_feedback
 
 from scopeweave.errors import SessionError
 from scopeweave.session import plan_session
-from scopeweave_focuslock.feedback_cli import build_session, focus_feedback
 
 
 def _options(args: list[str]) -> dict:

@@ -14,18 +14,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("pytestqt")
 pytest.importorskip("pyqtgraph")
 
-from scopeweave.runs import EventLog, RunContext, create_run_dir  # noqa: E402
-from scopeweave_focuslock.calibration_io import save_calibration  # noqa: E402
-from scopeweave_focuslock.lock.params import FocusLockParams  # noqa: E402
-from scopeweave_focuslock.lock.workflow import FocusLock  # noqa: E402
-from scopeweave_focuslock.params import CalibrateParams  # noqa: E402
-from scopeweave_focuslock.sweep import CalibrationSweep  # noqa: E402
-from scopeweave_sim import SimAstigmaticCamera, SimCameraParams, SimZParams, SimZStage  # noqa: E402
+from scopeweave_focuslock.calibration_io import save_calibration
+from scopeweave_focuslock.lock.params import FocusLockParams
+from scopeweave_focuslock.lock.workflow import FocusLock
+from scopeweave_focuslock.params import CalibrateParams
+from scopeweave_focuslock.sweep import CalibrationSweep
+from scopeweave_sim import SimAstigmaticCamera, SimCameraParams, SimZParams, SimZStage
+
+from scopeweave.runs import EventLog, RunContext, create_run_dir
 
 #: A small sensor, a 21-step sweep and a 100 Hz loop keep each test to a few seconds.
 SENSOR_PX = (32, 40)
 BEADS_UM = ((2.55, 1.65),)  # one bead at (x, y) = (25.5, 16.5) px
-SWEEP = {"n_steps": 21, "half_range_um": 0.8, "settle_ms": 0.0, "read_noise_e": 1.5, "save_frames": False}
+SWEEP: dict[str, Any] = {"n_steps": 21, "half_range_um": 0.8, "settle_ms": 0.0, "read_noise_e": 1.5, "save_frames": False}
 WAIT_MS = 20_000
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from pyqtgraph.Qt import QtCore, QtWidgets
+from scopeweave_focuslock.calibration_io import load_calibration
 
 from scopeweave.kinds import Roi
-from scopeweave_focuslock.calibration_io import load_calibration
 
 pytestmark = pytest.mark.gui
 
@@ -42,7 +42,8 @@ def test_reject_save_and_load(open_live: Any, qtbot: Any, tmp_path: Path, monkey
     live = open_live(params={"calibration_csv": calibration_csv})
     window, panel = live.window, live.window.calibration_panel
     accepted = panel.candidate
-    assert accepted.source == "session" and panel.accepted
+    assert accepted.source == "session"
+    assert panel.accepted
     # a new sweep is offered, not used, until accepted
     window.live_view.set_roi(Roi(x_px=17, y_px=8, width_px=17, height_px=17))
     window.call(window.worker.set_roi, Roi(x_px=17, y_px=8, width_px=17, height_px=17))
@@ -50,7 +51,8 @@ def test_reject_save_and_load(open_live: Any, qtbot: Any, tmp_path: Path, monkey
     qtbot.waitUntil(lambda: panel.candidate is not None and panel.candidate.source == "sweep", timeout=WAIT_MS)
     swept = panel.candidate
     assert window.worker.runner.reader.calibration is accepted.calibration
-    assert panel.accept_button.isEnabled() and panel.reject_button.isEnabled()
+    assert panel.accept_button.isEnabled()
+    assert panel.reject_button.isEnabled()
     # save it where the operator chooses
     target = tmp_path / "saved" / "my_calibration.csv"
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target)[:-4], ""))
@@ -62,7 +64,8 @@ def test_reject_save_and_load(open_live: Any, qtbot: Any, tmp_path: Path, monkey
     assert reloaded.focus_um == pytest.approx(swept.calibration.focus_um, abs=1e-9)
     # reject it: the accepted calibration is shown again and still arms the lock
     qtbot.mouseClick(panel.reject_button, LEFT)
-    assert panel.candidate is accepted and panel.accepted
+    assert panel.candidate is accepted
+    assert panel.accepted
     qtbot.waitUntil(lambda: any(e["event"] == "calibration_rejected" for e in live.session.events), timeout=WAIT_MS)
     assert window.worker.runner.reader.calibration is accepted.calibration
     # load the saved one and accept it

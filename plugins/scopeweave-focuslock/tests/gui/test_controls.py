@@ -32,7 +32,8 @@ def test_stage_home_and_center(open_live: Any, qtbot: Any, calibration_csv: Path
     qtbot.mouseClick(window.lock_panel.start_button, LEFT)
     qtbot.waitUntil(lambda: window.state in ("engaging", "locked"), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.lock_panel.center_button.isEnabled(), timeout=WAIT_MS)
-    assert window.lock_panel.stop_button.isEnabled() and not window.lock_panel.start_button.isEnabled()
+    assert window.lock_panel.stop_button.isEnabled()
+    assert not window.lock_panel.start_button.isEnabled()
     window.call(window.worker.move_stage, "center")
     qtbot.waitUntil(lambda: any("stop the lock" in e for e in window.errors), timeout=WAIT_MS)
     assert live.stage.position_um()[0] == pytest.approx(100.0, abs=0.5)
@@ -56,7 +57,8 @@ def test_xy_tracking_moves_the_roi_with_the_spot(open_live: Any, qtbot: Any, cal
     qtbot.waitUntil(lambda: window.live_view.roi() == window._drawn.next_roi, timeout=WAIT_MS)
     update = window._drawn
     bead_x, bead_y = live.camera.last_truth["beads_px"][0]  # sensor px (the camera delivers whole frames)
-    assert update.spot is not None and update.spot.is_parametric
+    assert update.spot is not None
+    assert update.spot.is_parametric
     roi = update.roi
     # the spot stays near the ROI centre (within the deadband plus the lag of a few frames) and on the bead
     assert math.hypot(update.spot.x_px - (roi.width_px - 1) / 2, update.spot.y_px - (roi.height_px - 1) / 2) < 2.5

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from pyqtgraph.Qt import QtCore
-from scopeweave_sim import DriftTerm
-
 from scopeweave_focuslock.calibration import CalibrationError
+from scopeweave_sim import DriftTerm
 
 pytestmark = pytest.mark.gui
 
@@ -53,7 +52,8 @@ def test_stage_fault_stops_the_lock_and_shows_in_the_gui(open_live: Any, qtbot: 
     with pytest.raises(Exception, match="stage fault"):
         live.session.finish(window.worker.runner, n_corrections=window.worker.total_corrections)
     report = json.loads((live.context.run_dir / "autofocus_run_report.json").read_text())
-    assert report["final_state"] == "stopped" and "stage fault" in report["stop_reason"]
+    assert report["final_state"] == "stopped"
+    assert "stage fault" in report["stop_reason"]
 
 
 def test_no_calibration_the_lock_refuses_to_arm(open_live: Any, qtbot: Any) -> None:

@@ -44,7 +44,10 @@ def _session(**params: Any) -> dict[str, Any]:
 
 
 def _operate(steps: list[Callable[[Any], bool]], timeout_s: float = 30.0) -> list[str]:
-    """Drive the window that opens: each step runs until it returns True; then the window is closed."""
+    """Drive the window that opens: each step runs until it returns True; then the window is closed.
+
+    Needs the QApplication (fixture ``qapp``) before the run starts.
+    """
     done: list[str] = []
     timer = QtCore.QTimer()
     clock = QtCore.QElapsedTimer()
@@ -72,7 +75,7 @@ def _operate(steps: list[Callable[[Any], bool]], timeout_s: float = 30.0) -> lis
     return done
 
 
-def test_launch_calibrates_first_locks_and_writes_the_run(scopeweave_registry: Any, tmp_path: Path,
+def test_launch_calibrates_first_locks_and_writes_the_run(qapp: Any, scopeweave_registry: Any, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from scopeweave_focuslock.gui import launch
 
@@ -97,13 +100,18 @@ def test_launch_calibrates_first_locks_and_writes_the_run(scopeweave_registry: A
     launch(plan, scopeweave_registry, output=tmp_path)
     assert steps == ["ok", "ok", "ok"]
     printed = capsys.readouterr().out
-    assert "focus lock (live GUI): final state locked" in printed
+    assert "focus lock (live GUI): final state stopped, RMS error" in printed  # closing the window stops the lock
     run_dir = Path(printed.split("run directory: ")[1].split()[0])
     report = json.loads((run_dir / "report.json").read_text())
     assert report["status"] == "ok"
     results = report["results"]
-    assert results["final_state"] == "locked" and results["n_corrections"] >= 0
-    assert results["calibration_file"] == str(run_dir / "calibration_sweep.csv")
+    assert results["final_state"] == "stopped"
+    assert results["stop_reason"] == "the live window was closed"
+    assert results["locked_fraction"] > 0.5
+    assert results["rms_error_nm"] < 30.0
+    lock_report = json.loads((run_dir / "autofocus_run_report.json").read_text())
+    assert lock_report["calibration_file"] == str(run_dir / "calibration_sweep.csv")
+    assert lock_report["gui"]["calibration_sweeps"] == 1
     for name in ("calibration_sweep.csv", "calibration_sweep.meta.json", "calibration_sweep.png",
                  "autofocus_timeseries.csv", "autofocus_run_report.json", "autofocus_events.log",
                  "autofocus_timeseries.png", "autofocus_gui_settings.json"):
@@ -113,13 +121,15 @@ def test_launch_calibrates_first_locks_and_writes_the_run(scopeweave_registry: A
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     started = [e["label"] for e in events if e["event"] == "component_started"]
     stopped = [e["label"] for e in events if e["event"] == "component_stopped"]
-    assert stopped == started[::-1]  # shut down in reverse order
+    assert started.index("z") < started.index("cam")  # dependency order
+    assert stopped == ["cam", "z"]  # hardware shut down in reverse order (the focus model has no lifecycle)
     names = [e["event"] for e in events]
     assert names.index("calibration_sweep") < names.index("calibration_accepted") < names.index("lock_engage")
     assert (tmp_path / "autofocus_gui_settings.json").exists()  # remembered beside the run directories
 
 
-def test_show_live_session_option_and_allow_missing_calibration(scopeweave_registry: Any, tmp_path: Path) -> None:
+def test_show_live_session_option_and_allow_missing_calibration(qapp: Any, scopeweave_registry: Any,
+                                                                tmp_path: Path) -> None:
     plan = plan_session(_session(show_live=True, allow_missing_calibration=True), scopeweave_registry)
     steps = _operate([lambda window: window.lock_panel.live_button.click() or True,
                       lambda window: len(window.samples) > 20])
@@ -127,8 +137,13 @@ def test_show_live_session_option_and_allow_missing_calibration(scopeweave_regis
     assert steps == ["ok", "ok"]
     assert outcome.status == "ok"
     results = outcome.report["results"]
-    assert results["final_state"] == "idle" and results["calibration"] is None
-    assert results["n_frames"] > 20 and results["n_invalid_readings"] == results["n_frames"]
+    assert results["final_state"] == "idle"
+    assert results["n_corrections"] == 0
+    assert results["n_frames"] > 20
+    assert results["n_invalid_readings"] == results["n_frames"]
+    lock_report = json.loads((outcome.run_dir / "autofocus_run_report.json").read_text())
+    assert lock_report["calibration"] is None
+    assert lock_report["params"]["show_live"] is True
 
 
 def test_launch_needs_the_focus_lock_workflow(scopeweave_registry: Any) -> None:

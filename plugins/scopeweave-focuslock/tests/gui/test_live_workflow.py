@@ -108,7 +108,8 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
     assert calibration.metadata["roi"] == {"x_px": 17, "y_px": 8, "width_px": 17, "height_px": 17}
     assert len(calibration.samples) == N_STEPS
     assert live.stage.position_um()[0] == pytest.approx(100.0)  # back where it started
-    assert candidate.path == live.context.run_dir / "calibration_sweep.csv" and candidate.path.exists()
+    assert candidate.path == live.context.run_dir / "calibration_sweep.csv"
+    assert candidate.path.exists()
     gates = window.calibration_panel.gates
     names = {gates.item(row, 0).text() for row in range(gates.rowCount())}
     assert {"parametric samples", "residual rms", "usable range", "sign consistency", "roi clipping"} <= names
@@ -150,7 +151,8 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
     locked = [s for s in window.samples[n_locked:] if s.state == "locked" and math.isfinite(s.true_error_nm)]
     assert np.sqrt(np.mean([s.true_error_nm**2 for s in locked])) < 40.0
     error_text = window.lock_panel.error_label.text()
-    assert error_text.endswith(" nm") and abs(float(error_text.split()[0])) < 100
+    assert error_text.endswith(" nm")
+    assert abs(float(error_text.split()[0])) < 100
 
     # --- stop: the lock stops and holds
     qtbot.mouseClick(window.lock_panel.stop_button, QtCore.Qt.MouseButton.LeftButton)
@@ -197,8 +199,10 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
     assert w2.lock_panel.kp.value() == pytest.approx(0.55)
     assert w2.worker._control.kp == pytest.approx(0.55)
     assert w2.worker.runner.controller.settings.kp == pytest.approx(0.55)
-    assert w2.lock_panel.track.isChecked() and w2.lock_panel.track_gain.value() == pytest.approx(0.35)
-    assert w2.worker.runner.tracker is not None and w2.worker.runner.tracker.settings.track_gain == pytest.approx(0.35)
+    assert w2.lock_panel.track.isChecked()
+    assert w2.lock_panel.track_gain.value() == pytest.approx(0.35)
+    assert w2.worker.runner.tracker is not None
+    assert w2.worker.runner.tracker.settings.track_gain == pytest.approx(0.35)
     assert (w2.width(), w2.height()) == (780, 700)
     assert w2.calibration_panel.load_last_button.isEnabled()
     qtbot.mouseClick(w2.calibration_panel.load_last_button, QtCore.Qt.MouseButton.LeftButton)

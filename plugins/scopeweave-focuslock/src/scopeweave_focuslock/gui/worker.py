@@ -167,9 +167,9 @@ class LockWorker(QtCore.QObject):
 
     def shutdown(self) -> None:
         """Stop the loop and the lock (the stage holds where it is); the thread may end."""
-        self.set_live(False)
         if self.lock_active:
             self._runner().stop("the live window was closed")
+        self.set_live(False)
         self.stopped.emit()
 
     def set_live(self, on: bool) -> None:
