@@ -91,6 +91,25 @@ def open_live(qtbot: Any, tmp_path: Path) -> Iterator[Opener]:
         component.shutdown()
 
 
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
+    """``screenshot(widget, name)``: a PNG in ``tmp_path``, and in ``$SCOPEWEAVE_GUI_SCREENSHOTS`` when set
+    (``docs/images/focuslock`` regenerates the documentation's)."""
+
+    def grab(widget: Any, name: str) -> Path:
+        targets = [tmp_path / name]
+        if os.environ.get("SCOPEWEAVE_GUI_SCREENSHOTS"):
+            targets.append(Path(os.environ["SCOPEWEAVE_GUI_SCREENSHOTS"]) / name)
+        image = widget.grab()
+        assert not image.isNull()
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            assert image.save(str(target)), target
+        return targets[0]
+
+    return grab
+
+
 @pytest.fixture(scope="session")
 def calibration_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A calibration of the simulated microscope, saved as ``calibration_sweep.csv`` (+ meta)."""

@@ -25,7 +25,8 @@ def _responsive(window: Any, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: len(window.samples) > n + 5, timeout=WAIT_MS)
 
 
-def test_stage_fault_stops_the_lock_and_shows_in_the_gui(open_live: Any, qtbot: Any, calibration_csv: Path) -> None:
+def test_stage_fault_stops_the_lock_and_shows_in_the_gui(open_live: Any, qtbot: Any, calibration_csv: Path,
+                                                          screenshot: Any) -> None:
     live = open_live(camera={"focus_drift": (DriftTerm(kind="ramp", rate_um_per_min=6.0),)},
                      stage={"fail_after_moves": 4}, params={"calibration_csv": calibration_csv})
     window = live.window
@@ -41,6 +42,9 @@ def test_stage_fault_stops_the_lock_and_shows_in_the_gui(open_live: Any, qtbot: 
     assert "stage fault" in window.lock_panel.state_help.text()
     assert "stage_fault" in window.events_view.toPlainText()
     _responsive(window, qtbot)  # live goes on, the stage holds
+    window.live_view.colormap.setCurrentText("viridis")
+    qtbot.wait(100)
+    screenshot(window, "gui_stage_fault.png")
     assert live.stage.position_um()[0] == held
     # a manual move on the broken stage is reported too, and the GUI goes on
     n_errors = len(window.errors)
@@ -105,3 +109,24 @@ def test_corrupt_settings_are_reported_and_replaced(open_live: Any, tmp_path: Pa
     assert json.loads(settings.read_text())["format"] == "scopeweave-focuslock-gui-settings"
     assert window.live_view.colormap.currentText() == "viridis"  # the defaults
     assert [e["event"] for e in live.session.events].count("gui_settings_reset") == 1
+
+
+def test_a_camera_error_stops_live_and_the_lock(open_live: Any, qtbot: Any, calibration_csv: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    live = open_live(params={"calibration_csv": calibration_csv})
+    window = live.window
+    qtbot.mouseClick(window.lock_panel.start_button, LEFT)
+    qtbot.waitUntil(lambda: window.state in ("engaging", "locked"), timeout=WAIT_MS)
+
+    def unplugged() -> Any:
+        raise OSError("camera unplugged")
+
+    monkeypatch.setattr(live.camera, "_do_snap", unplugged)
+    qtbot.waitUntil(lambda: not window.live, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "camera unplugged" in window.lock_panel.fault_label.text(), timeout=WAIT_MS)
+    assert "live stopped: OSError: camera unplugged" in window.errors[-1]
+    assert window.worker.runner.state.value == "stopped"
+    assert "camera unplugged" in window.worker.runner.controller.stop_reason
+    assert not window.lock_panel.live_button.isChecked()
+    window.live_view.colormap.setCurrentText("plasma")  # the GUI still answers
+    assert window.live_view.lut_setting().colormap == "plasma"

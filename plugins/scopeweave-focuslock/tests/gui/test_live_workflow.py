@@ -3,14 +3,14 @@
 Start live; move the ROI onto the spot; run a calibration sweep; accept it;
 lock while the focus drifts; stop; close; reopen with the settings restored.
 Screenshots go to ``tmp_path`` (and to ``$SCOPEWEAVE_GUI_SCREENSHOTS`` when
-set: ``docs/images/focuslock`` regenerates the documentation's).
+set: ``docs/images/focuslock`` regenerates the documentation's).  Before the
+first frame, the empty view asks for Live.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +30,6 @@ Live = Any
 Opener = Any
 
 
-def _screenshot(widget: Any, name: str, tmp_path: Path) -> Path:
-    targets = [tmp_path / name]
-    if os.environ.get("SCOPEWEAVE_GUI_SCREENSHOTS"):
-        targets.append(Path(os.environ["SCOPEWEAVE_GUI_SCREENSHOTS"]) / name)
-    image = widget.grab()
-    for target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        assert image.save(str(target)), target
-    return targets[0]
-
-
 def _drag_roi(live: Live, qtbot: Any, x_px: int, y_px: int) -> None:
     """Move the ROI as a drag does: position, then 'finished'."""
     item = live.window.live_view.roi_item
@@ -55,7 +44,7 @@ def _start_live(live: Live, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: len(live.window.samples) > n + 5, timeout=WAIT_MS)
 
 
-def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path: Path) -> None:
+def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path: Path, screenshot: Any) -> None:
     settings_path = tmp_path / "autofocus_gui_settings.json"
     live = open_live(camera={"focus_drift": (DriftTerm(kind="ramp", rate_um_per_min=3.0),)}, params={"roi_center_px": (9.0, 9.0)},
                      settings_path=settings_path)
@@ -66,9 +55,11 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
 
     # --- start live, with the ROI away from the spot: no spot found there
     assert window.live_view.roi() == Roi(x_px=1, y_px=1, width_px=17, height_px=17)
+    assert window.live_view.hint.isVisible()
     _start_live(live, qtbot)
     qtbot.waitUntil(lambda: window.live_view.image.image is not None, timeout=WAIT_MS)
     assert window.live_view.image.image.shape == (32, 40)  # the whole sensor, not the ROI
+    assert not window.live_view.hint.isVisible()
     qtbot.waitUntil(lambda: "not found" in window.live_view.spot_label.text(), timeout=WAIT_MS)
 
     # --- move the ROI onto the spot: the fitted ellipse sits on the bead
@@ -119,7 +110,7 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
     window.tabs.setCurrentIndex(1)
     window.splitter.setSizes([380, 540])  # the operator drags the splitter up to study the calibration
     qtbot.wait(100)
-    _screenshot(window.calibration_panel, "gui_calibration.png", tmp_path)
+    screenshot(window.calibration_panel, "gui_calibration.png")
     window.splitter.setSizes([560, 360])
 
     # --- accept: the lock now arms
@@ -140,9 +131,12 @@ def test_live_calibrate_lock_and_restore(open_live: Opener, qtbot: Any, tmp_path
     qtbot.waitUntil(lambda: window.diagnostics.n_shown > n_locked, timeout=WAIT_MS)
     window.tabs.setCurrentIndex(0)
     qtbot.wait(150)
-    _screenshot(window, "gui_window.png", tmp_path)
-    _screenshot(window.live_view, "gui_live.png", tmp_path)
-    _screenshot(window.diagnostics, "gui_diagnostics.png", tmp_path)
+    screenshot(window, "gui_window.png")
+    screenshot(window.live_view, "gui_live.png")
+    window.splitter.setSizes([380, 540])
+    qtbot.wait(300)
+    screenshot(window.diagnostics, "gui_diagnostics.png")
+    window.splitter.setSizes([560, 360])
     assert window.worker.runner.state.value == "locked"
     drifted = live.camera.focus_drift_um(live.camera.time_s) - drift_start
     moved = live.stage.position_um()[0] - z_start

@@ -79,6 +79,9 @@ class LiveView(QtWidgets.QWidget):
         for item in (self.ellipse, self.centre):
             item.setZValue(11)
             self.plot.addItem(item)
+        self.hint = pg.TextItem("press Live to start the camera", color="#dddddd", anchor=(0.5, 0.5))
+        self.hint.setPos(width / 2, height / 2)
+        self.plot.addItem(self.hint)
         self.plot.setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
         self.spot_label = QtWidgets.QLabel("spot: —")
         self.spot_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -187,6 +190,7 @@ class LiveView(QtWidgets.QWidget):
     # --- frames ------------------------------------------------------------------------------
     def set_frame(self, frame: NDArray[Any]) -> None:
         """Show a whole-sensor frame with the current LUT."""
+        self.hint.setVisible(False)
         self._frame = frame
         self._guard = True
         try:

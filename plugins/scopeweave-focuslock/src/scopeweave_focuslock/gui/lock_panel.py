@@ -71,6 +71,7 @@ class LockPanel(QtWidgets.QWidget):
         self.live_button = QtWidgets.QPushButton("Live")
         self.live_button.setCheckable(True)
         self.live_button.setToolTip("Start or stop the camera loop (stopping it stops the lock)")
+        self.live_button.setStyleSheet("QPushButton:checked { background: #1e8e3e; color: white; font-weight: bold; }")
         self.start_button = QtWidgets.QPushButton("Start autofocus")
         self.start_button.setToolTip("Hold the focus found now (needs an accepted calibration)")
         self.stop_button = QtWidgets.QPushButton("Stop autofocus")
@@ -214,6 +215,7 @@ class LockPanel(QtWidgets.QWidget):
     def set_enabled_for(self, *, live: bool, lock_active: bool, busy: bool) -> None:
         """Enable what makes sense now."""
         self.live_button.setChecked(live)
+        self.live_button.setText("● Live: camera running" if live else "Live")
         self.live_button.setEnabled(not busy)
         self.start_button.setEnabled(not busy and not lock_active)
         self.stop_button.setEnabled(lock_active)

@@ -107,7 +107,6 @@ class LockWorker(QtCore.QObject):
     live_changed = QtCore.Signal(bool)
     event_recorded = QtCore.Signal(object)        # an event record (dict)
     failed = QtCore.Signal(str)                   # an error to show
-    notice = QtCore.Signal(str)                   # an information to show
     busy_changed = QtCore.Signal(str)             # "", "sweep" or "fit"
     sweep_progress = QtCore.Signal(int, int)
     sweep_finished = QtCore.Signal(object)        # CalibrationCandidate
@@ -116,7 +115,6 @@ class LockWorker(QtCore.QObject):
     calibration_accepted = QtCore.Signal(object)  # CalibrationCandidate
     calibration_saved = QtCore.Signal(str)
     stage_moved = QtCore.Signal(float)
-    stopped = QtCore.Signal()
 
     def __init__(self, session: LiveSession) -> None:
         super().__init__()
@@ -170,12 +168,13 @@ class LockWorker(QtCore.QObject):
         if self.lock_active:
             self._runner().stop("the live window was closed")
         self.set_live(False)
-        self.stopped.emit()
 
     def set_live(self, on: bool) -> None:
         """Start or stop the live loop (stopping it stops the lock: no frames, no control)."""
         if on == self._live:
             return
+        if on:
+            self._runner()  # refuses before the session has started
         if not on and self.lock_active:
             self._runner().stop("live stopped by the operator")
         self._live = on
