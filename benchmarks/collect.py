@@ -32,6 +32,7 @@ how its timings were taken.
 
 TITLES = {
     "focuslock": "Focus lock: astigmatic PSF fitting (vs picasso)",
+    "focuslock_psf_fit": "Shared PSF fitter (scopeweave-psf) vs picasso",
     "focuslock_loop": "Focus lock: control-loop latency",
     "focusmetrics": "Focus metrics (vs OpenCV)",
     "puncta": "Puncta localization (vs picasso)",
@@ -41,11 +42,15 @@ TITLES = {
 }
 
 
+SCRIPTS = {"focuslock_psf_fit": "psf_fit_bench.py"}
+
+
 def main() -> None:
     parts = [HEADER]
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.md")):
         title = TITLES.get(path.stem, path.stem)
-        parts.append(f"## {title}\n\nScript: `benchmarks/{path.stem}_bench.py`.\n\n{path.read_text().strip()}\n")
+        script = SCRIPTS.get(path.stem, f"{path.stem}_bench.py")
+        parts.append(f"## {title}\n\nScript: `benchmarks/{script}`.\n\n{path.read_text().strip()}\n")
     write_text_atomic(ROOT / "docs" / "benchmarks.md", "\n".join(parts))
 
 
