@@ -143,3 +143,9 @@ def test_bad_options_are_refused() -> None:
         SimulationParams(image_size_px=(4, 4))
     with pytest.raises(ValueError, match="em_gain"):
         CameraModel(em_gain=0.5)
+
+
+def test_integer_background_from_python_is_accepted() -> None:
+    params = SimulationParams(background_photons=8, frames_per_sample=2, image_size_px=(16, 16), num_puncta_mean=1)
+    sample = simulate_sample(params, 0)
+    assert sample.movie.shape[0] == 2

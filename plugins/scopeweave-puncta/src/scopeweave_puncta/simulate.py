@@ -193,7 +193,7 @@ def simulate_sample(params: SimulationParams, index: int = 0) -> SyntheticSample
     sigma_px = params.psf_sigma_nm / params.pixel_size_nm
     movie = np.empty((frames, *params.image_size_px), dtype=np.uint16)
     for t in range(frames):
-        expected = np.full(params.image_size_px, params.background_photons)
+        expected = np.full(params.image_size_px, float(params.background_photons))
         lit = on[:, t]
         add_spots(expected, x_px=x[lit, t], y_px=y[lit, t], photons=brightness[lit], sigma_px=sigma_px,
                   psf_type=params.psf_type)
