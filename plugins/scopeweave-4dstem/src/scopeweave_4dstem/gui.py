@@ -98,8 +98,8 @@ def _make_view_class() -> type:
             point = self.view_box.mapSceneToView(event.scenePos())
             self.clicked(float(point.y()), float(point.x()))
 
-        def clicked(self, y_px: float, x_px: float) -> None:  # pragma: no cover - overridden
-            raise NotImplementedError
+        def clicked(self, y_px: float, x_px: float) -> None:
+            """A plain pattern view ignores clicks; the pickers below act on them."""
 
         def closeEvent(self, event: Any) -> None:
             self.finished.emit()

@@ -11,6 +11,7 @@ like a focus change.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -68,7 +69,7 @@ class FrameScore:
 
 
 
-class FocusMetric:
+class FocusMetric(abc.ABC):
     """Base of every metric: input checks, normalisation, batches, saturation.
 
     Subclasses set the class attributes and implement :meth:`_score` on a
@@ -131,8 +132,9 @@ class FocusMetric:
             return 0.0
         return score / mean ** float(self.raw_gain_exponent)
 
+    @abc.abstractmethod
     def _score(self, frame: NDArray[np.generic]) -> float:
-        raise NotImplementedError
+        """The raw score of one frame (before normalisation)."""
 
 
 def map_frames(function: Callable[[Any], float], frames: Any) -> list[float]:
