@@ -6,6 +6,8 @@ reconstructed images; batches transform the whole stack in one call.
 
 from __future__ import annotations
 
+import abc
+
 import attrs
 import numpy as np
 from numpy.typing import NDArray
@@ -65,11 +67,12 @@ class _Wavelet(FocusMetric):
         _, (ch, cv, cd) = pywt.dwt2(stack, self.wavelet, mode="symmetric", axes=(-2, -1))
         return np.stack([ch, cv, cd], axis=-3)
 
-    def _score(self, frame: NDArray[np.generic]) -> float:
-        return float(self._from_details(self._details(frame.astype(np.float64)[np.newaxis]))[0])
+    @abc.abstractmethod
+    def _stack_scores(self, stack: NDArray[np.float64]) -> NDArray[np.float64]:
+        """One raw score per frame of a float64 ``(n, y, x)`` stack."""
 
-    def _from_details(self, details: NDArray[np.float64]) -> NDArray[np.float64]:
-        raise NotImplementedError
+    def _score(self, frame: NDArray[np.generic]) -> float:
+        return float(self._stack_scores(frame.astype(np.float64)[np.newaxis])[0])
 
     def score_batch(self, frames: NDArray[np.generic]) -> NDArray[np.float64]:
         """Transform the whole ``(n, y, x)`` stack at once (equal-shape frames)."""
@@ -77,7 +80,7 @@ class _Wavelet(FocusMetric):
         if not isinstance(batch, np.ndarray) or self.normalised or len(batch) == 0:
             return super().score_batch(frames)
         stack = kernel_ready(batch).astype(np.float64)
-        return np.asarray(self._from_details(self._details(stack)), dtype=np.float64)
+        return np.asarray(self._stack_scores(stack), dtype=np.float64)
 
 
 class WaveletSum(_Wavelet):
@@ -92,8 +95,8 @@ class WaveletSum(_Wavelet):
     raw_gain_exponent = 1.0
     raw_offset_invariant = True
 
-    def _from_details(self, details: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.abs(details).sum(axis=1).mean(axis=(-2, -1))
+    def _stack_scores(self, stack: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.abs(self._details(stack)).sum(axis=1).mean(axis=(-2, -1))
 
 
 class WaveletVariance(_Wavelet):
@@ -108,8 +111,8 @@ class WaveletVariance(_Wavelet):
     raw_gain_exponent = 2.0
     raw_offset_invariant = True
 
-    def _from_details(self, details: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.abs(details).var(axis=(-2, -1)).sum(axis=1)
+    def _stack_scores(self, stack: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.abs(self._details(stack)).var(axis=(-2, -1)).sum(axis=1)
 
 
 class WaveletRatio(_Wavelet):
@@ -128,7 +131,7 @@ class WaveletRatio(_Wavelet):
         super().__init__(params)
         self.levels = params.levels
 
-    def _ratio(self, stack: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _stack_scores(self, stack: NDArray[np.float64]) -> NDArray[np.float64]:
         import pywt
 
         levels = max(1, min(self.levels, pywt.dwtn_max_level(stack.shape[-2:], self.wavelet) or 1))
@@ -138,13 +141,3 @@ class WaveletRatio(_Wavelet):
         high = sum((c * c).sum(axis=(-2, -1)) for c in finest)
         low = (approx * approx).sum(axis=(-2, -1))
         return np.divide(high, low, out=np.zeros_like(high), where=low > 0)
-
-    def _score(self, frame: NDArray[np.generic]) -> float:
-        return float(self._ratio(frame.astype(np.float64)[np.newaxis])[0])
-
-    def score_batch(self, frames: NDArray[np.generic]) -> NDArray[np.float64]:
-        """Transform the whole ``(n, y, x)`` stack at once (equal-shape frames)."""
-        batch = as_batch(frames)
-        if not isinstance(batch, np.ndarray) or len(batch) == 0:
-            return FocusMetric.score_batch(self, frames)
-        return self._ratio(kernel_ready(batch).astype(np.float64))

@@ -26,6 +26,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,28 +48,29 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class _Base:
+class _Base(abc.ABC):
     name: str
     default_preset: str
 
+    @abc.abstractmethod
     def presets(self) -> tuple[str, ...]:
-        raise NotImplementedError
+        """Names of the presets a new profile can start from."""
 
+    @abc.abstractmethod
     def new_profile(self, preset: str, *, microscope: str = "default", objective: str = "default") -> Profile:
         """A fresh profile from a preset (never learned on this microscope: every evidence is 0)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def terms(self, moves: Sequence[Move], profile: Profile, *, for_learning: bool) -> list[list[Term]]:
         """Offset terms of each tile; ``for_learning`` gives each first-move entry its full weight."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def codes(self, moves: Sequence[Move], profile: Profile) -> list[str]:
         """The per-tile state names shown in the debug output."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def first_down_confidence(self, profile: Profile) -> float:
         """Confidence of the first-down offset, for the status message."""
-        raise NotImplementedError
 
     def classify(self, positions_px: Sequence[tuple[float, float]], profile: Profile) -> list[Move]:
         """Classify a scan with the profile's settings."""
