@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scopeweave.errors import ScopeweaveError
+from scopeweave_4dstem.mapped import StorageMap, TruncatedStorageError, close_cached_maps, storage_map, target_buffer
 
 __all__ = [
     "ArraySource",
@@ -111,15 +112,6 @@ def frame_buffer(source: FrameSource, blocks: Sequence[Block]) -> NDArray[Any]:
     return np.empty((n, *source.frame_shape), dtype=source.dtype)
 
 
-def _target(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: np.dtype[Any]) -> NDArray[Any]:
-    n = int(np.prod(shape))
-    if out is None:
-        return np.empty(shape, dtype=dtype)
-    if out.dtype != dtype or not out.flags.c_contiguous or out.size < n:
-        raise ValueError(f"read buffer must be C-contiguous {dtype} with at least {n} elements")
-    return out.reshape(-1)[:n].reshape(shape)
-
-
 def plan_blocks(
     scan_shape: tuple[int, int], chunk_nav: tuple[int, int], frame_bytes: int, target_bytes: int
 ) -> list[Block]:
@@ -185,7 +177,7 @@ class ArraySource:
         frames = self.array[block.y0 : block.y1, block.x0 : block.x1]
         if frames.flags.c_contiguous:
             return frames.reshape(-1, *self.frame_shape)  # a view: no copy
-        target = _target(out, (block.n_frames, *self.frame_shape), self.dtype)
+        target = target_buffer(out, (block.n_frames, *self.frame_shape), self.dtype)
         target.reshape(frames.shape)[...] = frames
         return target
 
@@ -234,12 +226,13 @@ def _cached_file(path: str) -> Any:
 
 
 def close_cached_files() -> None:
-    """Close the HDF5 handles this process cached."""
+    """Close the HDF5 handles and file maps this process cached."""
     with _FILES_LOCK:
         for handle in _FILES.values():
             if handle.id.valid:
                 handle.close()
         _FILES.clear()
+    close_cached_maps()
 
 
 def _datasets(file: Any) -> list[tuple[str, tuple[int, ...]]]:
@@ -259,7 +252,9 @@ def _datasets(file: Any) -> list[tuple[str, tuple[int, ...]]]:
 class Hdf5Source:
     """A 3D ``(frames, k_y, k_x)`` or 4D ``(scan_y, scan_x, k_y, k_x)`` HDF5 dataset.
 
-    Build it with :meth:`open`, which checks everything up front.
+    Build it with :meth:`open`, which checks everything up front.  Uncompressed
+    data whose chunks hold whole frames are memory-mapped (``storage``): blocks
+    are then views of the page cache; everything else is read through h5py.
     """
 
     path: str
@@ -270,12 +265,21 @@ class Hdf5Source:
     stored_shape: tuple[int, ...]
     chunks: tuple[int, ...] | None
     compression: str | None
+    storage: StorageMap | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def open(
-        cls, path: str | os.PathLike[str], dataset: str = "", scan_shape: Sequence[int] | None = None
+        cls,
+        path: str | os.PathLike[str],
+        dataset: str = "",
+        scan_shape: Sequence[int] | None = None,
+        *,
+        memory_map: bool = True,
     ) -> Hdf5Source:
-        """Inspect ``path`` and return a source, or raise :class:`DataError` saying what is wrong."""
+        """Inspect ``path`` and return a source, or raise :class:`DataError` saying what is wrong.
+
+        ``memory_map=False`` reads everything through h5py even where the data could be mapped.
+        """
         file_path = str(Path(path).resolve())
         with open_hdf5(file_path) as file:
             available = [name for name, shape in _datasets(file) if len(shape) in (3, 4)]
@@ -301,6 +305,10 @@ class Hdf5Source:
                 raise DataError(f"{file_path}:{dataset}: data type {dtype} is not numeric.")
             nav = _nav_shape(file_path, dataset, shape, scan_shape)
             _check_stored_size(file_path, dataset, item)
+            try:
+                storage = storage_map(item, file_path) if memory_map else None
+            except TruncatedStorageError as exc:
+                raise DataError(f"{file_path}:{dataset}: {exc}.") from None
             return cls(
                 path=file_path,
                 dataset=dataset,
@@ -310,6 +318,7 @@ class Hdf5Source:
                 stored_shape=shape,
                 chunks=tuple(int(n) for n in item.chunks) if item.chunks else None,
                 compression=item.compression,
+                storage=storage,
             )
 
     @property
@@ -338,10 +347,12 @@ class Hdf5Source:
         return plan_blocks(self.scan_shape, (1, sx), frame_bytes, target_bytes)
 
     def read(self, block: Block, out: NDArray[Any] | None = None) -> NDArray[Any]:
-        item = _cached_file(self.path)[self.dataset]
         sx = self.scan_shape[1]
+        if self.storage is not None:
+            return self.storage.read(block.flat_indices(sx), out)
+        item = _cached_file(self.path)[self.dataset]
         rect = (block.y1 - block.y0, block.x1 - block.x0, *self.frame_shape)
-        target = _target(out, rect, self.dtype)
+        target = target_buffer(out, rect, self.dtype)
         try:
             if len(self.stored_shape) == 4:
                 item.read_direct(target, np.s_[block.y0 : block.y1, block.x0 : block.x1])
