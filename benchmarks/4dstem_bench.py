@@ -7,14 +7,17 @@ Run by hand in the bench venv (libertem installed next to the editable core and 
 Data (as in the peer notes): a (64, 64, 128, 128) float32 cube, a bright-field disk of radius
 16 px at 1000 counts on a background of 10 whose centre ramps by +-2 px across the scan, six
 weaker Bragg disks with three cluster-dependent intensity patterns, Poisson noise; written to
-an HDF5 file with one scan row (4 MiB) per chunk, uncompressed.  Page cache warm.
+an HDF5 file with one scan row (4 MiB) per chunk, uncompressed.  Page cache warm, except in the
+cold-cache table (the file's pages are dropped with ``posix_fadvise(DONTNEED)`` before every run).
 
 Rows (median [min-max] of the repeats after one warm-up run; GB/s = dataset bytes / wall time):
 
 * h5py raw read: ``read_direct`` of each chunk into a reused buffer (default chunk cache).
 * LiberTEM ``CoMUDF.with_params(cy, cx)`` (whole-frame CoM, its fast path: one product with
   three masks), ``inline`` with one thread, and ``threads`` with 2 workers.
-* scopeweave ``gated-com`` (CoM in a radial band that holds the whole frame: the same work).
+* scopeweave ``gated-com`` (CoM in a radial band that holds the whole frame: the same work),
+  from memory, from the HDF5 file memory-mapped (the default for uncompressed data) and from the
+  file read through h5py (``memory_map=False``, the path compressed data take).
 * scopeweave ``polar-map`` mapping pass: adaptive cluster-gated CoM (3 gates) + matched
   filter (3 templates), without and with the log transform; the statistics pass that builds
   the templates is timed separately.
@@ -165,7 +168,11 @@ def bench_ours(
             preprocess=PreprocessParams(log_transform=True))),
     }
     computes = {"1 core": ComputeParams(scheduler="sync"), "2 threads": ComputeParams(scheduler="threads", n_workers=2)}
-    sources = {"memory": ArraySource(array), "hdf5": Hdf5Source.open(path, "/data")}
+    sources = {
+        "memory": ArraySource(array),
+        "hdf5": Hdf5Source.open(path, "/data"),  # uncompressed: memory-mapped
+        "hdf5 via h5py": Hdf5Source.open(path, "/data", memory_map=False),
+    }
     rows = []
     com = None
     for name, (config_labels, settings) in configs.items():
@@ -200,6 +207,62 @@ def bench_ours(
     return rows, com
 
 
+def _evict(path: Path) -> None:
+    """Drop the file's pages from the page cache (clean pages; no root needed)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def bench_cold(path: Path, centre: tuple[float, float], nbytes: int, repeats: int) -> list[dict[str, Any]]:
+    """One core, page cache emptied before every run: raw h5py read, LiberTEM and our CoM from disk."""
+    import h5py
+    from libertem.api import Context
+    from libertem.executor.inline import InlineJobExecutor
+    from libertem.udf.com import CoMUDF
+    from scopeweave_4dstem.engine import analyse
+    from scopeweave_4dstem.params import CalibrationParams, ComputeParams, DpcParams, PolarSettings
+    from scopeweave_4dstem.source import Hdf5Source
+    from threadpoolctl import threadpool_limits
+
+    def raw_read() -> None:
+        with h5py.File(path, "r", rdcc_nbytes=0) as file:
+            data = file["/data"]
+            buffer = np.empty((4, *data.shape[1:]), dtype=data.dtype)
+            for row in range(0, data.shape[0], 4):
+                data.read_direct(buffer, np.s_[row : row + 4])
+
+    settings = PolarSettings(
+        dpc=DpcParams(gate_mode="roi", baseline="none"),
+        calibration=CalibrationParams(center_y_px=centre[0], center_x_px=centre[1]),
+    )
+    ctx = Context(executor=InlineJobExecutor(inline_threads=1))
+    udf = CoMUDF.with_params(cy=centre[0], cx=centre[1])
+    runs = {
+        "h5py read_direct, 4 chunks per read, no cache": ("h5py", raw_read),
+        "LiberTEM CoMUDF": ("libertem", lambda: ctx.run_udf(dataset=ctx.load("hdf5", path=str(path), ds_path="/data"), udf=udf)),
+        "gated-com (CoM), memory-mapped": ("scopeweave-4dstem", lambda: analyse(
+            Hdf5Source.open(path, "/data"), None, settings, ComputeParams(scheduler="sync"))),
+        "gated-com (CoM), via h5py": ("scopeweave-4dstem", lambda: analyse(
+            Hdf5Source.open(path, "/data", memory_map=False), None, settings, ComputeParams(scheduler="sync"))),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    try:
+        with threadpool_limits(1, "blas"):
+            for _ in range(repeats):  # interleaved, so drifts in disk speed hit every row alike
+                for name, (_, run) in runs.items():
+                    _evict(path)
+                    t0 = time.perf_counter()
+                    run()
+                    times[name].append(time.perf_counter() - t0)
+    finally:
+        ctx.close()
+    return [_row(f"{name}, cold", nbytes, times[name], tool=tool, source="hdf5 cold", cores="1 core")
+            for name, (tool, _) in runs.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -216,15 +279,18 @@ def main() -> None:
         lt_rows, lt_shifts = bench_libertem(array, path, centre, args.repeats)
         our_rows, our_com = bench_ours(array, labels, path, centre, args.repeats)
         rows += lt_rows + our_rows
+        cold_rows = bench_cold(path, centre, array.nbytes, args.repeats) if hasattr(os, "posix_fadvise") else []
 
     agreement = float(np.max(np.abs(our_com - lt_shifts)))
     by_name = {row["name"]: row for row in rows}
     raw = max(row["gb_s_median"] for row in rows if row["tool"] == "h5py")
+    for row in cold_rows:
+        row["fraction_of_raw_read"] = row["gb_s_median"] / cold_rows[0]["gb_s_median"]
     for row in rows:
-        peer = by_name.get(f"LiberTEM CoMUDF, {row.get('source')}, {row.get('cores')}")
+        peer = by_name.get(f"LiberTEM CoMUDF, {str(row.get('source')).split()[0]}, {row.get('cores')}")
         if row["tool"] == "scopeweave-4dstem" and peer is not None:
             row["ratio_vs_libertem"] = row["gb_s_median"] / peer["gb_s_median"]
-        if row.get("source") == "hdf5":
+        if str(row.get("source")).startswith("hdf5"):
             row["fraction_of_raw_read"] = row["gb_s_median"] / raw
 
     import libertem
@@ -241,6 +307,7 @@ def main() -> None:
         "raw_read_gb_s": raw,
         "load_average_1min_at_end": os.getloadavg()[0],
         "rows": rows,
+        "cold_cache_rows": cold_rows,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "4dstem.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -256,6 +323,13 @@ def main() -> None:
             name = row["name"]
         print(f"| {name} | {row['source']} | {row['cores']} | {row['gb_s_median']:.2f} "
               f"[{row['gb_s_min']:.2f}-{row['gb_s_max']:.2f}] | {ratio} | {fraction} |")
+    if cold_rows:
+        print("\nPage cache emptied before every run (1 core; 'of raw read' = of the cold raw h5py read):\n")
+        print("| what | GB/s median [min-max] | of cold raw read |")
+        print("|---|---|---|")
+        for row in cold_rows:
+            print(f"| {row['name'].removesuffix(', cold')} | {row['gb_s_median']:.2f} "
+                  f"[{row['gb_s_min']:.2f}-{row['gb_s_max']:.2f}] | {row['fraction_of_raw_read']:.0%} |")
     stats_rows = [r for r in rows if "statistics_pass_gb_s_median" in r]
     if stats_rows:
         print("\npolar-map, whole run (sample + template statistics pass + mapping pass + maps):")
