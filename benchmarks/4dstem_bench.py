@@ -167,7 +167,7 @@ def bench_ours(
             dpc=DpcParams(gate_mode="adaptive", baseline="none"), calibration=calibration,
             preprocess=PreprocessParams(log_transform=True))),
     }
-    computes = {"1 core": ComputeParams(scheduler="sync"), "2 threads": ComputeParams(scheduler="threads", n_workers=2)}
+    computes = {"1 core": ComputeParams(scheduler="synchronous"), "2 threads": ComputeParams(scheduler="threads", n_workers=2)}
     sources = {
         "memory": ArraySource(array),
         "hdf5": Hdf5Source.open(path, "/data"),  # uncompressed: memory-mapped
@@ -244,9 +244,9 @@ def bench_cold(path: Path, centre: tuple[float, float], nbytes: int, repeats: in
         "h5py read_direct, 4 chunks per read, no cache": ("h5py", raw_read),
         "LiberTEM CoMUDF": ("libertem", lambda: ctx.run_udf(dataset=ctx.load("hdf5", path=str(path), ds_path="/data"), udf=udf)),
         "gated-com (CoM), memory-mapped": ("scopeweave-4dstem", lambda: analyse(
-            Hdf5Source.open(path, "/data"), None, settings, ComputeParams(scheduler="sync"))),
+            Hdf5Source.open(path, "/data"), None, settings, ComputeParams(scheduler="synchronous"))),
         "gated-com (CoM), via h5py": ("scopeweave-4dstem", lambda: analyse(
-            Hdf5Source.open(path, "/data", memory_map=False), None, settings, ComputeParams(scheduler="sync"))),
+            Hdf5Source.open(path, "/data", memory_map=False), None, settings, ComputeParams(scheduler="synchronous"))),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     try:

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from scopeweave.parallel import check_scheduler, map_tasks
+from scopeweave.errors import ScopeweaveError
+from scopeweave.parallel import check_scheduler, dask_client, map_tasks
 
 
 def _slow_square(x: int) -> int:
@@ -43,3 +44,11 @@ def test_scheduler_validation() -> None:
     check_scheduler("tcp://127.0.0.1:8786")
     with pytest.raises(ValueError, match="'scheduler' must be one of threads, synchronous, processes, local-cluster"):
         check_scheduler("gpu")
+
+
+def test_unreachable_scheduler_is_a_clear_error() -> None:
+    with (
+        pytest.raises(ScopeweaveError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"),
+        dask_client("tcp://127.0.0.1:9", connect_timeout_s=1.0),
+    ):
+        pass

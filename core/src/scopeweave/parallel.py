@@ -26,6 +26,8 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from scopeweave.errors import ScopeweaveError
+
 __all__ = ["SCHEDULER_CHOICES", "check_scheduler", "dask_client", "map_tasks"]
 
 T = TypeVar("T")
@@ -48,8 +50,14 @@ def scheduler_validator(instance: object, attribute: Any, value: str) -> None:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str, *, n_workers: int | None = None) -> Iterator[Any]:
-    """A ``distributed.Client`` for ``"local-cluster"`` or a ``tcp://`` address."""
+def dask_client(scheduler: str, *, n_workers: int | None = None, connect_timeout_s: float = 10.0) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``"local-cluster"`` or a ``tcp://`` address.
+
+    ``"local-cluster"`` starts ``n_workers`` single-threaded worker processes on
+    loopback (default: up to 4) and stops them on exit.  An address that cannot
+    be reached within ``connect_timeout_s`` raises :class:`ScopeweaveError`.
+    The client is not made Dask's default, so other Dask code is unaffected.
+    """
     check_scheduler(scheduler)
     try:
         from distributed import Client, LocalCluster
@@ -62,11 +70,15 @@ def dask_client(scheduler: str, *, n_workers: int | None = None) -> Iterator[Any
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                          processes=True) as cluster,
-            Client(cluster) as client,
+            Client(cluster, set_as_default=False) as client,
         ):
             yield client
     elif "://" in scheduler:
-        with Client(scheduler, timeout="10s") as client:
+        try:
+            client = Client(scheduler, timeout=f"{connect_timeout_s}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ScopeweaveError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
             yield client
     else:
         raise ValueError(f"dask_client needs 'local-cluster' or a scheduler address (got {scheduler!r}).")
@@ -116,7 +128,7 @@ def map_tasks(
         dask_futures = [client.submit(function, item, pure=False) for item in items]
         index_of = {future.key: index for index, future in enumerate(dask_futures)}
         try:
-            for done in as_completed(dask_futures):
+            for done in as_completed(dask_futures, loop=client.loop):
                 finished(index_of[done.key], done.result())
         except BaseException:
             client.cancel(dask_futures)

@@ -44,7 +44,7 @@ def test_raw_com_is_shift_plus_centre_offset(make_disk_params: MakeParams) -> No
     data, truth = synthesize_array(params)
     centre = CalibrationParams(center_y_px=15.5, center_x_px=15.5)
     settings = PolarSettings(dpc=DpcParams(gate_mode="roi", roi_px=(0.0, 13.0), baseline="none"), calibration=centre)
-    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
     np.testing.assert_allclose(result.com_y, truth.shift_y + 1.25, atol=1e-4)
     np.testing.assert_allclose(result.com_x, truth.shift_x - 0.75, atol=1e-4)
     assert result.centre.source == "given"
@@ -54,7 +54,7 @@ def test_auto_centre_is_used_by_the_com(make_disk_params: MakeParams) -> None:
     params = make_disk_params(field_px=0.0, descan_slope_px=0.0, centre_offset_px=(0.37, -0.21))
     data, truth = synthesize_array(params)
     settings = PolarSettings(dpc=DpcParams(gate_mode="roi", roi_px=(0.0, 13.0), baseline="none"))
-    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
     assert abs(result.centre.y_px - truth.centre_yx[0]) < 0.02
     assert abs(result.centre.x_px - truth.centre_yx[1]) < 0.02
     assert abs(result.centre.radius_px - params.disk_radius_px) < 0.3
@@ -71,7 +71,7 @@ def test_single_lit_pixel_has_exact_com(position: tuple[int, int]) -> None:
     data[1, 2, 5, 6] = 3.0
     centre = CalibrationParams(center_y_px=13.5, center_x_px=13.5)
     settings = PolarSettings(dpc=DpcParams(gate_mode="roi", baseline="none"), calibration=centre)
-    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
     expected_y = np.full((3, 4), position[0] - 13.5)
     expected_x = np.full((3, 4), position[1] - 13.5)
     expected_y[1, 2], expected_x[1, 2] = 5 - 13.5, 6 - 13.5
@@ -102,7 +102,7 @@ def test_empty_frames_give_nan_and_a_warning_without_disturbing_the_rest(make_di
     assert truth.empty.sum() > 5
     settings = PolarSettings(dpc=DpcParams(gate_mode="roi", roi_px=(0.0, 13.0), baseline="plane"))
     with pytest.warns(AnalysisWarning, match="no gated intensity"):
-        result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+        result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
     assert result.n_empty == int(truth.empty.sum())
     np.testing.assert_array_equal(np.isnan(result.com_y), truth.empty)
     np.testing.assert_array_equal(np.isnan(result.field.ex), truth.empty)
@@ -121,13 +121,13 @@ def test_all_empty_frames_are_a_clear_error() -> None:
         dpc=DpcParams(gate_mode="roi"), calibration=CalibrationParams(center_y_px=7.5, center_x_px=7.5)
     )
     with pytest.raises(Exception, match="no pattern has gated intensity"):
-        analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+        analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
 
 
 def test_uint16_and_float32_give_the_same_com(make_disk_params: MakeParams) -> None:
     counts, _ = synthesize_array(make_disk_params(dtype="uint16", disk_intensity=1000.0))
     settings = PolarSettings(dpc=DpcParams(gate_mode="roi", roi_px=(0.0, 13.0), baseline="none"))
-    compute = ComputeParams(scheduler="sync")
+    compute = ComputeParams(scheduler="synchronous")
     a = analyse(ArraySource(counts), None, settings, compute)
     b = analyse(ArraySource(counts.astype(np.float32)), None, settings, compute)
     np.testing.assert_allclose(a.com_y, b.com_y, atol=1e-5)

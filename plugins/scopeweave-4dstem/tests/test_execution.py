@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,31 +42,36 @@ def test_threads_and_one_thread_agree_with_many_partitions(cluster_file: tuple[P
     path, truth = cluster_file
     many = _run(path, truth.noisy_labels, ComputeParams(scheduler="threads", n_workers=2, block_mib=0.02,
                                                         partition_mib=0.05))
-    one = _run(path, truth.noisy_labels, ComputeParams(scheduler="sync", block_mib=8.0))
+    one = _run(path, truth.noisy_labels, ComputeParams(scheduler="synchronous", block_mib=8.0))
     assert many.throughput["n_partitions"] >= 4
     assert one.throughput["n_blocks"] < many.throughput["n_blocks"]
     _assert_same(many, one)
 
 
-def test_progress_advances_once_per_partition(cluster_file: tuple[Path, SyntheticTruth]) -> None:
-    path, truth = cluster_file
+class _Bar:
+    def __init__(self, steps: list[int]) -> None:
+        self.steps = steps
+
+    def advance(self, n: int = 1) -> None:
+        self.steps.append(n)
+
+
+def _recording_progress() -> tuple[Callable[[str, int], AbstractContextManager[_Bar]], dict[str, list[int]]]:
+    """A progress factory for ``analyse`` and the steps each bar advanced by; a bar must reach its total."""
     counts: dict[str, list[int]] = {}
 
-    class Bar:
-        def __init__(self, label: str) -> None:
-            self.label = label
-
-        def advance(self, n: int = 1) -> None:
-            counts[self.label].append(n)
-
-    from contextlib import contextmanager
-
     @contextmanager
-    def progress(label: str, total: int) -> Iterator[Bar]:
+    def progress(label: str, total: int) -> Iterator[_Bar]:
         counts[label] = []
-        yield Bar(label)
+        yield _Bar(counts[label])
         assert sum(counts[label]) == total
 
+    return progress, counts
+
+
+def test_progress_advances_once_per_partition(cluster_file: tuple[Path, SyntheticTruth]) -> None:
+    path, truth = cluster_file
+    progress, counts = _recording_progress()
     result = analyse(Hdf5Source.open(path), truth.noisy_labels, SETTINGS,
                      ComputeParams(n_workers=2, block_mib=0.02, partition_mib=0.05), progress=progress)
     assert set(counts) == {"templates", "maps"}
@@ -113,3 +119,26 @@ def test_distributed_cluster_on_loopback_matches_the_local_run(cluster_file: tup
         remote = _run(path, truth.noisy_labels, ComputeParams(scheduler=address, block_mib=0.02, partition_mib=0.05))
     assert remote.throughput["n_partitions"] >= 4
     _assert_same(local, remote)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler", ["processes", "local-cluster"])
+def test_processes_and_a_local_cluster_match_the_local_run(
+    scheduler: str, cluster_file: tuple[Path, SyntheticTruth], tmp_path: Path
+) -> None:
+    import h5py
+
+    path, truth = cluster_file
+    # gzip: the data h5py must decode (holding the GIL), which is what processes are for.
+    packed = tmp_path / "packed.h5"
+    with h5py.File(path, "r") as source, h5py.File(packed, "w") as target:
+        data = source["/data"]
+        target.create_dataset("/data", data=data[...], chunks=data.chunks, compression="gzip", shuffle=True)
+    local = _run(path, truth.noisy_labels, ComputeParams(scheduler="threads", n_workers=2, block_mib=0.02))
+    progress, counts = _recording_progress()
+    compute = ComputeParams(scheduler=scheduler, n_workers=2, block_mib=0.02, partition_mib=0.05)
+    source = Hdf5Source.open(packed)
+    assert source.storage is None
+    other = analyse(source, truth.noisy_labels, SETTINGS, compute, progress=progress)
+    assert len(counts["maps"]) == other.throughput["n_partitions"] >= 4
+    _assert_same(local, other)

@@ -97,7 +97,7 @@ def test_pickers_feed_the_pipeline() -> None:
         dpc=DpcParams(gate_mode="roi"),
         calibration=CalibrationParams(interactive_center=True, interactive_kspace=True),
     )
-    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"),
+    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"),
                      pick_centre=pick_centre, pick_kspace=pick_kspace)
     assert calls == ["centre", "kspace"]
     assert result.centre.source == "interactive"

@@ -24,7 +24,7 @@ class TestRegistration(RegistrationContract):
 class TestGatedComContract(DiffractionMapperContract):
     @pytest.fixture
     def mapper(self) -> GatedComMapper:
-        return GatedComMapper(GatedComParams(scheduler="sync", dpc=DpcParams(gate_mode="roi", baseline="median")))
+        return GatedComMapper(GatedComParams(scheduler="synchronous", dpc=DpcParams(gate_mode="roi", baseline="median")))
 
     def test_recovers_the_contract_shifts(self, mapper: GatedComMapper) -> None:
         # The contract's disks are shifted by U(-1, 1) px (seed 0); the CoM finds the shifts.
@@ -42,7 +42,7 @@ class TestClusterPolarContract(DiffractionMapperContract):
     def mapper(self, tmp_path: Path) -> ClusterPolarMapper:
         labels = (np.arange(35).reshape(5, 7) % 2).astype(np.int64)
         np.save(tmp_path / "labels.npy", labels)
-        params = ClusterPolarParams(labels=str(tmp_path / "labels.npy"), scheduler="sync")
+        params = ClusterPolarParams(labels=str(tmp_path / "labels.npy"), scheduler="synchronous")
         return ClusterPolarMapper(params)
 
     def test_names_maps_like_the_output_tree(self, mapper: ClusterPolarMapper) -> None:

@@ -71,7 +71,7 @@ def test_pipeline_estimates_and_applies_the_scan_rotation() -> None:
     settings = PolarSettings(
         dpc=DpcParams(gate_mode="roi", roi_px=(0.0, 14.0), baseline="plane", estimate_rotation=True)
     )
-    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), None, settings, ComputeParams(scheduler="synchronous"))
     assert result.rotation["estimated"] is True
     assert abs((result.rotation["angle_deg"] - 72.0 + 180) % 360 - 180) < 1.0
     assert result.rotation["flip_y"] is True

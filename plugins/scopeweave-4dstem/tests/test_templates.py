@@ -70,7 +70,7 @@ def test_cluster_means_match_the_labelled_patterns(make_cluster_params: MakePara
     params = make_cluster_params(scan_shape=(8, 10), label_noise=0.0)
     data, truth = synthesize_array(params)
     settings = PolarSettings(preprocess=PreprocessParams(log_transform=False, background_subtract=False))
-    result = analyse(ArraySource(data), truth.labels, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), truth.labels, settings, ComputeParams(scheduler="synchronous"))
     frames = data.reshape(-1, *params.detector_shape_px).astype(np.float64)
     assert result.mu_cluster is not None
     assert result.sigma_global is not None
@@ -117,7 +117,7 @@ def test_split_half_ssim_is_high_for_real_clusters_and_warns_for_noise(make_clus
     params = make_cluster_params(scan_shape=(16, 16))
     data, truth = synthesize_array(params)
     settings = PolarSettings(validation=ValidationParams(enable_split_half=True))
-    result = analyse(ArraySource(data), truth.noisy_labels, settings, ComputeParams(scheduler="sync"))
+    result = analyse(ArraySource(data), truth.noisy_labels, settings, ComputeParams(scheduler="synchronous"))
     assert result.ssim is not None
     assert min(result.ssim) > 0.6
 
@@ -125,7 +125,7 @@ def test_split_half_ssim_is_high_for_real_clusters_and_warns_for_noise(make_clus
     noise[:, :, 10:14, 10:14] += 500  # a beam, so the centre is found
     random_labels = np.random.default_rng(6).integers(0, 3, (16, 16))
     with pytest.warns(AnalysisWarning, match="split-half template SSIM"):
-        noisy = analyse(ArraySource(noise), random_labels, settings, ComputeParams(scheduler="sync"))
+        noisy = analyse(ArraySource(noise), random_labels, settings, ComputeParams(scheduler="synchronous"))
     assert noisy.ssim is not None
     assert max(noisy.ssim) < 0.5
     assert any("SSIM" in note for note in noisy.warnings)
@@ -135,7 +135,7 @@ def test_confidence_is_graded_by_the_temperature(make_cluster_params: MakeParams
     from scopeweave_4dstem.params import MatchedFilterParams
 
     data, truth = synthesize_array(make_cluster_params(scan_shape=(10, 10)))
-    compute = ComputeParams(scheduler="sync")
+    compute = ComputeParams(scheduler="synchronous")
     cold = analyse(ArraySource(data), truth.noisy_labels, PolarSettings(), compute)
     hot = analyse(
         ArraySource(data), truth.noisy_labels,

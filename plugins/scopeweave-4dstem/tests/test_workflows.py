@@ -144,7 +144,7 @@ def test_session_errors_name_the_field(scopeweave_registry: Registry) -> None:
     assert "'top_percent' must be in (0, 100]" in text
     assert "$.workflow.params.dpc.gate_mode" in text
     for params, message in [
-        ({"scheduler": "mpi"}, "'scheduler' must be 'threads', 'sync' or a Dask scheduler address"),
+        ({"scheduler": "mpi"}, r"scheduler: 'scheduler' must be one of threads, synchronous, processes, local-cluster or a 'tcp://host:port' address \(got 'mpi'\)"),
         ({"data": {"source": "hdf5"}}, "data.path is required"),
         ({"dpc": {"baseline": "roi"}}, "baseline_roi_px"),
         ({"calibration": {"center_y_px": 3.0}}, "give both center_y_px and center_x_px"),

@@ -1,4 +1,4 @@
-"""Running partition tasks on Dask: local threads, or a distributed scheduler.
+"""Running partition tasks on Dask: local threads or processes, or a distributed cluster.
 
 Work is a list of partitions (runs of chunk-aligned blocks) and one shared
 object (the source description and the weights).  Two patterns:
@@ -9,22 +9,27 @@ object (the source description and the weights).  Two patterns:
 * :meth:`Executor.map` hands each partition's result to a callback as it
   arrives.
 
-Locally the graph runs on Dask's threaded scheduler (BLAS limited to one
-thread per task so the threads do not oversubscribe the cores); with
-``scheduler = "tcp://host:port"`` it runs on that Dask cluster, the shared
-object scattered once to every worker.
+The ``scheduler`` names are core's (:mod:`scopeweave.parallel`): locally the
+graph runs on Dask's threaded, synchronous or multiprocessing scheduler, with
+BLAS limited to one thread per task so tasks do not oversubscribe the cores
+(processes suit data h5py must decompress: it holds the GIL while it does);
+``"local-cluster"`` or ``"tcp://host:port"`` runs it on a Dask cluster, the
+shared object scattered once to every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
 from scopeweave.errors import ScopeweaveError
+from scopeweave.parallel import check_scheduler, dask_client
 
 __all__ = ["Executor", "array_module", "resolve_backend"]
 
@@ -73,29 +78,36 @@ def array_module(backend: str) -> ModuleType:
     return numpy
 
 
+_LOCAL_SCHEDULERS = {"threads": "threads", "synchronous": "sync", "processes": "processes"}
+
+
 class Executor:
-    """Runs partition tasks; use as a context manager (it connects to and leaves the cluster).
+    """Runs partition tasks; use as a context manager (it connects to, or starts, a cluster).
 
     Parameters
     ----------
     scheduler
-        ``"threads"``, ``"sync"`` or a Dask scheduler address.
+        ``"threads"``, ``"synchronous"``, ``"processes"``, ``"local-cluster"``
+        or a Dask scheduler address (see :mod:`scopeweave.parallel`).
     n_workers
-        Threads for ``"threads"`` (0: ``os.cpu_count()``).
+        Threads, processes or cluster workers started here (0: one per CPU core).
     connect_timeout_s
         How long to try to reach a distributed scheduler.
     """
 
     def __init__(self, scheduler: str = "threads", n_workers: int = 0, *, connect_timeout_s: float = 10.0) -> None:
+        check_scheduler(scheduler)
         self.scheduler = scheduler
         self.connect_timeout_s = connect_timeout_s
-        self.n_threads = 1 if scheduler == "sync" else (n_workers or os.cpu_count() or 1)
+        self.n_local = 1 if scheduler == "synchronous" else (n_workers or os.cpu_count() or 1)
         self._client: Any = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._stack = contextlib.ExitStack()
 
     @property
     def distributed(self) -> bool:
         """Whether a Dask cluster runs the tasks."""
-        return "://" in self.scheduler
+        return self.scheduler not in _LOCAL_SCHEDULERS
 
     @property
     def n_workers(self) -> int:
@@ -103,22 +115,23 @@ class Executor:
         if self._client is not None:
             info = self._client.scheduler_info()
             return max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
-        return self.n_threads
+        return self.n_local
 
     def __enter__(self) -> Executor:
         if self.distributed:
-            from distributed import Client
-
-            try:
-                self._client = Client(self.scheduler, timeout=f"{self.connect_timeout_s}s", set_as_default=False)
-            except (OSError, TimeoutError) as exc:
-                raise ScopeweaveError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+            self._client = self._stack.enter_context(
+                dask_client(self.scheduler, n_workers=self.n_local, connect_timeout_s=self.connect_timeout_s)
+            )
+        elif self.scheduler == "processes":  # one pool for every pass: the processes start once
+            context = multiprocessing.get_context("spawn")  # forking a process that runs threads is unsafe
+            self._pool = self._stack.enter_context(
+                ProcessPoolExecutor(self.n_local, mp_context=context, initializer=_one_blas_thread)
+            )
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._client = self._pool = None
+        self._stack.close()
 
     def reduce(
         self,
@@ -150,7 +163,7 @@ class Executor:
             ]
             depth += 1
         with self._local(set(keys), on_done):
-            (result,) = dask.compute(level[0], scheduler=self._local_scheduler, num_workers=self.n_threads)
+            (result,) = dask.compute(level[0], **self._local_options)
         return result
 
     def map(
@@ -182,13 +195,17 @@ class Executor:
             for item, key in zip(items, keys, strict=True)
         ]
         with self._local(set(keys), on_done):
-            results = dask.compute(*tasks, scheduler=self._local_scheduler, num_workers=self.n_threads)
+            results = dask.compute(*tasks, **self._local_options)
         for result in results:
             on_result(result)
 
     @property
-    def _local_scheduler(self) -> str:
-        return "sync" if self.scheduler == "sync" else "threads"
+    def _local_options(self) -> dict[str, Any]:
+        """``dask.compute`` options of the local schedulers."""
+        options: dict[str, Any] = {"scheduler": _LOCAL_SCHEDULERS[self.scheduler], "num_workers": self.n_local}
+        if self._pool is not None:
+            options["pool"] = self._pool
+        return options
 
     @contextlib.contextmanager
     def _local(self, keys: set[str], on_done: Callable[[], None]) -> Iterator[None]:
@@ -200,7 +217,8 @@ class Executor:
                 if key in keys:
                     on_done()
 
-        limits = threadpool_limits(limits=1, user_api="blas") if self.n_threads > 1 else contextlib.nullcontext()
+        threads = self.scheduler == "threads" and self.n_local > 1
+        limits = threadpool_limits(limits=1, user_api="blas") if threads else contextlib.nullcontext()
         with limits, _Progress():
             yield
 
@@ -230,3 +248,11 @@ class Executor:
                 pending = None
         assert pending is not None
         return pending.result()
+
+
+
+def _one_blas_thread() -> None:
+    """Process-pool initializer: BLAS runs one thread per worker process."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import attrs
 
+from scopeweave.parallel import scheduler_validator
+
 __all__ = [
     "CalibrationParams",
     "ClusterPolarParams",
@@ -354,10 +356,13 @@ class ComputeParams:
     Attributes
     ----------
     scheduler
-        ``"threads"`` (local Dask threads), ``"sync"`` (one thread, for
-        debugging) or the address of a Dask scheduler, ``"tcp://host:8786"``.
+        ``"threads"`` (local Dask threads), ``"synchronous"`` (one thread, for
+        debugging), ``"processes"`` (local processes: for compressed data,
+        which h5py decodes holding the GIL), ``"local-cluster"`` (a Dask
+        cluster on loopback, started for the run) or the address of a Dask
+        scheduler, ``"tcp://host:8786"``.
     n_workers
-        Threads for ``"threads"`` (0: one per CPU core).
+        Threads, processes or local-cluster workers (0: one per CPU core).
     backend
         ``"cpu"`` (NumPy), ``"cupy"`` (GPU; error if CuPy is unusable) or
         ``"auto"`` (CuPy when it works, else NumPy).
@@ -367,18 +372,11 @@ class ComputeParams:
         Target size of the data one task works through.
     """
 
-    scheduler: str = "threads"
+    scheduler: str = attrs.field(default="threads", validator=scheduler_validator)
     n_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     backend: Literal["cpu", "cupy", "auto"] = "cpu"
     block_mib: float = attrs.field(default=16.0, validator=positive)
     partition_mib: float = attrs.field(default=256.0, validator=positive)
-
-    def __attrs_post_init__(self) -> None:
-        if self.scheduler not in ("threads", "sync") and "://" not in self.scheduler:
-            raise ValueError(
-                f"'scheduler' must be 'threads', 'sync' or a Dask scheduler address such as "
-                f"'tcp://host:8786' (got {self.scheduler!r})."
-            )
 
 
 def _pair(minimum: int) -> Any:
@@ -511,9 +509,10 @@ class PolarMapParams(ComputeParams):
     quiver_step
         Probe positions between arrows of ``DPC_quiver.png`` (0: automatic).
     scheduler
-        ``"threads"``, ``"sync"`` or a Dask scheduler address ``"tcp://host:8786"``.
+        ``"threads"``, ``"synchronous"``, ``"processes"``, ``"local-cluster"`` or a
+        Dask scheduler address ``"tcp://host:8786"``.
     n_workers
-        Threads for ``"threads"`` (0: one per core).
+        Threads, processes or local-cluster workers (0: one per core).
     backend
         ``"cpu"``, ``"cupy"`` or ``"auto"``.
     block_mib
@@ -534,7 +533,6 @@ class PolarMapParams(ComputeParams):
     quiver_step: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     def __attrs_post_init__(self) -> None:
-        super().__attrs_post_init__()
         _check_data(self.data)
 
     @property
@@ -615,7 +613,6 @@ class GatedComParams(ComputeParams):
     calibration: CalibrationParams = attrs.field(factory=CalibrationParams)
 
     def __attrs_post_init__(self) -> None:
-        super().__attrs_post_init__()
         if self.dpc.gate_mode != "roi":
             raise ValueError(f"gated-com has no clusters: dpc.gate_mode must be 'roi' (got {self.dpc.gate_mode!r}).")
 
