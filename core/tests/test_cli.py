@@ -5,13 +5,15 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Literal
 
+import attrs
 import click
 import pytest
 from click.testing import CliRunner
 
-from scopeweave import hookimpl
-from scopeweave.cli import cli
+from scopeweave import FrameMetricSpec, hookimpl
+from scopeweave.cli import _attribute_docs, cli
 
 FIVE_MISTAKES = """\
 schema_version = 1
@@ -57,6 +59,77 @@ def test_plugins_show_lists_params_with_types_defaults_and_docs(scopeweave_regis
     assert "Real time each move waits before it returns." in result.output
     wf = CliRunner().invoke(cli, ["plugins", "show", "workflow", "sim-zstack"]).output
     assert "camera: camera (required) the camera to record" in wf
+
+
+@attrs.frozen(kw_only=True)
+class _BaseParams:
+    """Parameters shared by a family of components.
+
+    Attributes
+    ----------
+    gain
+        Detector gain.
+    mode
+        One of the modes.
+    """
+
+    gain: float = 1.0
+    mode: str = "fast"
+
+
+@attrs.frozen(kw_only=True)
+class _VendorParams(_BaseParams):
+    """Parameters of one vendor: its modes, and a field of its own.
+
+    Attributes
+    ----------
+    mode
+        ``fast`` or ``quiet``.
+    cooling
+        Sensor cooling on.
+    """
+
+    mode: Literal["fast", "quiet"] = "fast"
+    cooling: bool = True
+
+
+class _NotAttrsMixin:
+    """A plain mixin.
+
+    Attributes
+    ----------
+    gain
+        Not a field description (the mixin is not an attrs class).
+    """
+
+
+@attrs.frozen(kw_only=True)
+class _MixedParams(_NotAttrsMixin, _VendorParams):
+    pass
+
+
+def test_attribute_docs_read_the_bases_first_and_the_subclass_overrides() -> None:
+    assert _attribute_docs(_VendorParams) == {"gain": "Detector gain.", "mode": "``fast`` or ``quiet``.",
+                                              "cooling": "Sensor cooling on."}
+    assert _attribute_docs(_MixedParams) == _attribute_docs(_VendorParams), "only attrs bases document fields"
+
+
+def test_plugins_show_documents_inherited_params(register_plugin) -> None:
+    spec = FrameMetricSpec(name="vendor-metric", summary="a metric with inherited params", factory=lambda p, u: None,
+                           params_type=_VendorParams)
+    register_plugin(types.SimpleNamespace(scopeweave_frame_metrics=hookimpl(lambda: [spec])), name="vendor")
+    result = CliRunner().invoke(cli, ["plugins", "show", "frame_metric", "vendor-metric"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    params = lines[lines.index("params:") + 1:]
+    assert params == [
+        "  gain: number, default 1.0",
+        "      Detector gain.",
+        "  mode: Literal['fast', 'quiet'], default 'fast'",
+        "      ``fast`` or ``quiet``.",
+        "  cooling: boolean, default True",
+        "      Sensor cooling on.",
+    ]
 
 
 def test_unknown_component_is_a_clean_error(scopeweave_registry) -> None:

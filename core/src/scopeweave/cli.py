@@ -104,11 +104,24 @@ def _show_default(default: Any) -> str:
 
 
 def _attribute_docs(cls: type) -> dict[str, str]:
-    """Field descriptions from a numpydoc ``Attributes`` section of the class docstring."""
+    """Field descriptions from the numpydoc ``Attributes`` sections of ``cls`` and its attrs bases.
+
+    The bases are read first, so a subclass documents only what it changes:
+    its entry for a field replaces the one of its base.
+    """
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is cls or attrs.has(klass):
+            docs.update(_docstring_attributes(klass.__doc__))
+    return docs
+
+
+def _docstring_attributes(docstring: str | None) -> dict[str, str]:
+    """Field descriptions from the numpydoc ``Attributes`` (or ``Parameters``) section of one docstring."""
     docs: dict[str, str] = {}
     current: list[str] = []
     in_section = False
-    for raw in (cls.__doc__ or "").splitlines():
+    for raw in (docstring or "").splitlines():
         line = raw.strip()
         if line in ("Attributes", "Parameters"):
             in_section = True
