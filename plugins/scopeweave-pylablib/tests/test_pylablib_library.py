@@ -1,7 +1,7 @@
-"""The shared pylablib library: no registration, no eager pylablib import, SDK errors, params validators.
+"""The shared pylablib library: no registration, no eager pylablib import, SDK errors, the params base class.
 
-The camera base itself runs under the Camera contract and the vendor tests of
-scopeweave-hamamatsu and scopeweave-andor, on faithful fakes of their pylablib classes.
+The camera base itself runs under the contracts of ``scopeweave_pylablib.testing`` in the
+tests of scopeweave-hamamatsu and scopeweave-andor, on faithful fakes of their pylablib classes.
 """
 
 from __future__ import annotations
@@ -9,21 +9,12 @@ from __future__ import annotations
 import importlib.metadata
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
 from pylablib.devices import DCAM
-from scopeweave_pylablib import (
-    PYLABLIB_HINT,
-    PylablibCamera,
-    at_least,
-    bit_depth,
-    check_roi_divides_binning,
-    open_pylablib_camera,
-    positive,
-    roi_px,
-)
+from scopeweave_pylablib import PYLABLIB_HINT, PylablibCamera, PylablibCameraParams, open_pylablib_camera
 
 from scopeweave.errors import ComponentError
 from scopeweave.kinds import Camera
@@ -34,10 +25,10 @@ def _open(index: int = 0) -> Any:
                                 sdk_name="Test SDK", install_hint="Install the test SDK.")
 
 
-def test_importing_the_library_does_not_import_pylablib() -> None:
-    code = "import sys, scopeweave_pylablib; print('pylablib' in sys.modules)"
+def test_importing_the_library_imports_neither_pylablib_nor_pytest() -> None:
+    code = "import sys, scopeweave_pylablib; print('pylablib' in sys.modules, 'pytest' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"
 
 
 def test_it_is_a_library_that_registers_nothing() -> None:
@@ -91,27 +82,14 @@ def test_missing_pylablib(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(info.value).endswith(PYLABLIB_HINT)
 
 
-@attrs.frozen(kw_only=True)
-class Params:
-    pixel_size_um: float = attrs.field(default=0.1, validator=positive)
-    camera_index: int = attrs.field(default=0, validator=at_least(0))
-    exposure_ms: float = 10.0
-    roi_px: tuple[int, int, int, int] | None = attrs.field(default=None, validator=roi_px)
-    binning: int = attrs.field(default=1, validator=at_least(1))
-    trigger_mode: str = "internal"
-    frame_timeout_ms: float = 100.0
-    buffer_frames: int = attrs.field(default=10, validator=at_least(2))
-    bit_depth: int | None = attrs.field(default=None, validator=bit_depth)
-
-    def __attrs_post_init__(self) -> None:
-        check_roi_divides_binning(self)
-
-
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
         ({"pixel_size_um": 0.0}, "'pixel_size_um' must be > 0 (got 0.0)"),
         ({"camera_index": -1}, "'camera_index' must be >= 0 (got -1)"),
+        ({"exposure_ms": 0.0}, "'exposure_ms' must be > 0 (got 0.0)"),
+        ({"binning": 0}, "'binning' must be >= 1 (got 0)"),
+        ({"frame_timeout_ms": -5.0}, "'frame_timeout_ms' must be > 0 (got -5.0)"),
         ({"buffer_frames": 1}, "'buffer_frames' must be >= 2 (got 1)"),
         ({"bit_depth": 6}, "'bit_depth' must be between 8 and 32 when given (got 6)"),
         ({"roi_px": (0, -1, 8, 8)}, "'roi_px' must be (x, y, width, height) with x, y >= 0"),
@@ -121,10 +99,32 @@ class Params:
 )
 def test_params_validators(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as info:
-        Params(**fields)
+        PylablibCameraParams(**{"pixel_size_um": 0.1, **fields})
     assert message in str(info.value)
 
 
 def test_valid_params_pass() -> None:
-    params = Params(roi_px=(4, 4, 16, 8), binning=4, bit_depth=12)
+    params = PylablibCameraParams(pixel_size_um=0.1, roi_px=(4, 4, 16, 8), binning=4, bit_depth=12)
     assert (params.roi_px, params.binning, params.bit_depth) == ((4, 4, 16, 8), 4, 12)
+
+
+def test_params_base_is_frozen_keyword_only_and_needs_the_pixel_size() -> None:
+    fields = attrs.fields(PylablibCameraParams)
+    assert all(field.kw_only for field in fields)
+    assert [field.name for field in fields if field.default is attrs.NOTHING] == ["pixel_size_um"]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        PylablibCameraParams(pixel_size_um=0.1).binning = 2  # type: ignore[misc]
+
+
+def test_a_vendor_subclass_narrows_the_trigger_mode_and_keeps_the_rest() -> None:
+    @attrs.frozen(kw_only=True)
+    class VendorParams(PylablibCameraParams):
+        trigger_mode: Literal["internal", "edge"] = "internal"
+
+    params = VendorParams(pixel_size_um=0.1, trigger_mode="edge", buffer_frames=4)
+    assert isinstance(params, PylablibCameraParams)
+    assert (params.trigger_mode, params.buffer_frames) == ("edge", 4)
+    attrs.resolve_types(VendorParams)
+    assert attrs.fields(VendorParams).trigger_mode.type == Literal["internal", "edge"]
+    with pytest.raises(ValueError, match="'roi_px' width and height must be multiples of 'binning' = 2"):
+        VendorParams(pixel_size_um=0.1, roi_px=(0, 0, 9, 8), binning=2)

@@ -16,7 +16,7 @@ import math
 from typing import Any, Literal
 
 import attrs
-from scopeweave_pylablib import PylablibCamera, at_least, bit_depth, check_roi_divides_binning, positive, roi_px
+from scopeweave_pylablib import PylablibCamera, PylablibCameraParams
 
 from scopeweave.errors import ComponentError
 from scopeweave_andor.sdk import open_sdk3_camera
@@ -36,22 +36,20 @@ TRIGGER_MODES: dict[str, str] = {
 
 
 @attrs.frozen(kw_only=True)
-class AndorParams:
-    """Parameters of the ``andor`` camera.
+class AndorParams(PylablibCameraParams):
+    """Parameters of the ``andor`` camera: those of every pylablib camera, with SDK3's trigger modes.
+
+    The entries below say what is specific to the Andor; the other fields are
+    documented on :class:`~scopeweave_pylablib.PylablibCameraParams`.
 
     Attributes
     ----------
     pixel_size_um
         Size of one unbinned camera pixel in the sample plane (6.5 um / M on
         a Zyla 4.2 behind an M-fold objective).
-    camera_index
-        Andor SDK3 camera index (0: the first camera found).
     exposure_ms
         Exposure time; SDK3 clips it to the camera's range, and the camera's
         ``exposure_ms`` reports the value it uses.
-    roi_px
-        ``(x, y, width, height)`` of the AOI in unbinned sensor pixels; empty
-        uses the full sensor.
     binning
         Binning factor, same on both axes (1 to 8).
     trigger_mode
@@ -59,27 +57,11 @@ class AndorParams:
         frame), ``software`` (scopeweave fires a trigger for every frame),
         ``external_start`` or ``external_exposure`` (the pulse width sets the
         exposure).
-    frame_timeout_ms
-        Longest wait for one frame before an error (also bounds the wait for
-        an external trigger).
-    buffer_frames
-        Frames in the ring buffer of sequence acquisitions.
     bit_depth
         Digitiser depth; empty reads it from the camera (``BitDepth``).
     """
 
-    pixel_size_um: float = attrs.field(validator=positive)
-    camera_index: int = attrs.field(default=0, validator=at_least(0))
-    exposure_ms: float = attrs.field(default=10.0, validator=positive)
-    roi_px: tuple[int, int, int, int] | None = attrs.field(default=None, validator=roi_px)
-    binning: int = attrs.field(default=1, validator=at_least(1))
     trigger_mode: TriggerMode = "internal"
-    frame_timeout_ms: float = attrs.field(default=5000.0, validator=positive)
-    buffer_frames: int = attrs.field(default=100, validator=at_least(2))
-    bit_depth: int | None = attrs.field(default=None, validator=bit_depth)
-
-    def __attrs_post_init__(self) -> None:
-        check_roi_divides_binning(self)
 
 
 class AndorCamera(PylablibCamera):

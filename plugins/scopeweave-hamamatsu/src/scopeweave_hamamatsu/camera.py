@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import attrs
-from scopeweave_pylablib import PylablibCamera, at_least, bit_depth, check_roi_divides_binning, positive, roi_px
+from scopeweave_pylablib import PylablibCamera, PylablibCameraParams
 
 from scopeweave_hamamatsu.sdk import open_dcam_camera
 
@@ -32,49 +32,31 @@ TRIGGER_MODES: dict[str, str] = {
 
 
 @attrs.frozen(kw_only=True)
-class OrcaParams:
-    """Parameters of the ``orca`` camera.
+class OrcaParams(PylablibCameraParams):
+    """Parameters of the ``orca`` camera: those of every pylablib camera, with DCAM's trigger modes.
+
+    The entries below say what is specific to the ORCA; the other fields are
+    documented on :class:`~scopeweave_pylablib.PylablibCameraParams`.
 
     Attributes
     ----------
     pixel_size_um
         Size of one unbinned camera pixel in the sample plane (6.5 um / M on
         an ORCA-Flash4.0 behind an M-fold objective).
-    camera_index
-        DCAM camera index (0: the first camera found).
     exposure_ms
         Exposure time; DCAM rounds it to its line time, and the camera's
         ``exposure_ms`` reports the value it uses.
-    roi_px
-        ``(x, y, width, height)`` of the sub-array in unbinned sensor pixels;
-        empty uses the full sensor.
     binning
         Binning factor, same on both axes (1, 2 or 4 on an ORCA-Flash4.0).
     trigger_mode
         ``internal`` (free running), ``external`` (an input pulse starts each
         frame), ``software`` (scopeweave fires a trigger for every frame) or
         ``master_pulse``.
-    frame_timeout_ms
-        Longest wait for one frame before an error (also bounds the wait for
-        an external trigger).
-    buffer_frames
-        Frames in the ring buffer of sequence acquisitions.
     bit_depth
         Digitiser depth; empty reads it from the camera (``BIT PER CHANNEL``).
     """
 
-    pixel_size_um: float = attrs.field(validator=positive)
-    camera_index: int = attrs.field(default=0, validator=at_least(0))
-    exposure_ms: float = attrs.field(default=10.0, validator=positive)
-    roi_px: tuple[int, int, int, int] | None = attrs.field(default=None, validator=roi_px)
-    binning: int = attrs.field(default=1, validator=at_least(1))
     trigger_mode: TriggerMode = "internal"
-    frame_timeout_ms: float = attrs.field(default=5000.0, validator=positive)
-    buffer_frames: int = attrs.field(default=100, validator=at_least(2))
-    bit_depth: int | None = attrs.field(default=None, validator=bit_depth)
-
-    def __attrs_post_init__(self) -> None:
-        check_roi_divides_binning(self)
 
 
 class OrcaCamera(PylablibCamera):

@@ -1,36 +1,13 @@
-"""Validators and the parameter interface shared by the pylablib cameras' params classes."""
+"""The parameters every pylablib camera takes, and their attrs validators."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-__all__ = ["PylablibCameraParams", "at_least", "bit_depth", "check_roi_divides_binning", "positive", "roi_px"]
-
-
-class PylablibCameraParams(Protocol):
-    """What :class:`~scopeweave_pylablib.camera.PylablibCamera` reads from its params (see ``OrcaParams``)."""
-
-    @property
-    def pixel_size_um(self) -> float: ...
-    @property
-    def camera_index(self) -> int: ...
-    @property
-    def exposure_ms(self) -> float: ...
-    @property
-    def roi_px(self) -> tuple[int, int, int, int] | None: ...
-    @property
-    def binning(self) -> int: ...
-    @property
-    def trigger_mode(self) -> str: ...
-    @property
-    def frame_timeout_ms(self) -> float: ...
-    @property
-    def buffer_frames(self) -> int: ...
-    @property
-    def bit_depth(self) -> int | None: ...
+__all__ = ["PylablibCameraParams", "at_least", "bit_depth", "positive", "roi_px"]
 
 
 def positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -64,8 +41,52 @@ def roi_px(instance: object, attribute: attrs.Attribute[Any], value: tuple[int, 
                              f"(got {value!r}).")
 
 
-def check_roi_divides_binning(params: PylablibCameraParams) -> None:
-    """Refuse a ``roi_px`` whose width or height is not a multiple of ``binning`` (call in ``__attrs_post_init__``)."""
-    if params.roi_px is not None and (params.roi_px[2] % params.binning or params.roi_px[3] % params.binning):
-        raise ValueError(f"'roi_px' width and height must be multiples of 'binning' = {params.binning} "
-                         f"(got {params.roi_px!r}).")
+@attrs.frozen(kw_only=True)
+class PylablibCameraParams:
+    """Parameters of every :class:`~scopeweave_pylablib.PylablibCamera`.
+
+    A vendor subclass narrows ``trigger_mode`` to a ``Literal`` of its modes
+    and documents, in its own ``Attributes`` section, only what is specific
+    to its cameras (``scopeweave plugins show`` reads this section first,
+    then the subclass's).
+
+    Attributes
+    ----------
+    pixel_size_um
+        Size of one unbinned camera pixel in the sample plane.
+    camera_index
+        Camera index of the vendor SDK (0: the first camera found).
+    exposure_ms
+        Exposure time; the camera's ``exposure_ms`` reports the value the
+        SDK applied.
+    roi_px
+        ``(x, y, width, height)`` of the ROI in unbinned sensor pixels, width
+        and height multiples of ``binning``; empty uses the full sensor.
+    binning
+        Binning factor, same on both axes.
+    trigger_mode
+        One of the camera's trigger modes (``internal``: free running).
+    frame_timeout_ms
+        Longest wait for one frame before an error (also bounds the wait for
+        an external trigger).
+    buffer_frames
+        Frames in the ring buffer of sequence acquisitions.
+    bit_depth
+        Digitiser depth; empty reads it from the camera.
+    """
+
+    pixel_size_um: float = attrs.field(validator=positive)
+    camera_index: int = attrs.field(default=0, validator=at_least(0))
+    exposure_ms: float = attrs.field(default=10.0, validator=positive)
+    roi_px: tuple[int, int, int, int] | None = attrs.field(default=None, validator=roi_px)
+    binning: int = attrs.field(default=1, validator=at_least(1))
+    trigger_mode: str = "internal"
+    frame_timeout_ms: float = attrs.field(default=5000.0, validator=positive)
+    buffer_frames: int = attrs.field(default=100, validator=at_least(2))
+    bit_depth: int | None = attrs.field(default=None, validator=bit_depth)
+
+    def __attrs_post_init__(self) -> None:
+        """Refuse a ``roi_px`` whose width or height is not a multiple of ``binning``."""
+        if self.roi_px is not None and (self.roi_px[2] % self.binning or self.roi_px[3] % self.binning):
+            raise ValueError(f"'roi_px' width and height must be multiples of 'binning' = {self.binning} "
+                             f"(got {self.roi_px!r}).")
