@@ -508,17 +508,6 @@ class PolarMapParams(ComputeParams):
         Write the PNG figures.
     quiver_step
         Probe positions between arrows of ``DPC_quiver.png`` (0: automatic).
-    scheduler
-        ``"threads"``, ``"synchronous"``, ``"processes"``, ``"local-cluster"`` or a
-        Dask scheduler address ``"tcp://host:8786"``.
-    n_workers
-        Threads, processes or local-cluster workers (0: one per core).
-    backend
-        ``"cpu"``, ``"cupy"`` or ``"auto"``.
-    block_mib
-        Target read size (blocks follow the HDF5 chunks).
-    partition_mib
-        Target data per task.
     """
 
     data: DataParams = attrs.field(factory=lambda: DataParams(source="synthetic"))
@@ -605,8 +594,6 @@ class GatedComParams(ComputeParams):
         CoM options (``gate_mode`` must be ``"roi"``: this mapper has no clusters).
     calibration
         Beam centre, k calibration and beam.
-    scheduler, n_workers, backend, block_mib, partition_mib
-        Execution, as in ``polar-map``.
     """
 
     dpc: DpcParams = attrs.field(factory=_roi_dpc)
@@ -630,8 +617,6 @@ class ClusterPolarParams(ComputeParams):
         Array name inside a ``.npz``.
     templates, preprocess, matched_filter, dpc, calibration, validation
         The seed's configuration sections.
-    scheduler, n_workers, backend, block_mib, partition_mib
-        Execution, as in ``polar-map``.
     """
 
     labels: str = ""
