@@ -14,7 +14,7 @@ from scopeweave_focusmetrics.nd2_index import Nd2Index, WellSeriesTable, parse_e
 
 def test_tiff_stack_and_png_folder(tmp_path: Path) -> None:
     stack = np.arange(3 * 8 * 9, dtype=np.uint16).reshape(3, 8, 9)
-    tifffile.imwrite(tmp_path / "a.tif", stack)
+    tifffile.imwrite(tmp_path / "a.tif", stack, photometric="minisblack")  # a z-stack, not RGB planes
     folder = tmp_path / "well_B10"
     folder.mkdir()
     for t in (10, 2, 1):
