@@ -245,7 +245,11 @@ class FakePylablibCamera(abc.ABC):
     def read_multiple_images(self, rng: Any = None, peek: bool = False, missing_frame: str = "skip",
                              return_info: bool = False, return_rng: bool = False) -> Any:
         if rng is not None or peek or missing_frame != "skip" or return_rng:
-            raise NotImplementedError("the fake supports reading all new frames only")
+            # The camera must read every new frame, in order, once: anything else is a bug in the camera code.
+            raise AssertionError(
+                f"PylablibCamera read frames with rng={rng!r}, peek={peek!r}, missing_frame={missing_frame!r}, "
+                f"return_rng={return_rng!r}; it must read all new frames with the defaults"
+            )
         if not self.acquiring and not self.buffer:
             return (None, None) if return_info else None
         new = [(f, i) for f, i in self.buffer if i.frame_index >= self.read_upto]
