@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scopeweave_4dstem.stats import GroupMoments, merge_all
+from scopeweave_4dstem.stats import GroupMoments, GroupSums, merge_all
 
 
 @settings(max_examples=40, deadline=None)
@@ -54,3 +54,23 @@ def test_float32_blocks_keep_the_moments_accurate() -> None:
         members = values[groups == g]
         np.testing.assert_allclose(merged.mean[g], members.mean(axis=0), rtol=1e-6)
         np.testing.assert_allclose(merged.m2[g] / len(members), members.var(axis=0), rtol=1e-4)
+
+
+def test_sums_over_many_float32_tiles_give_the_numpy_moments() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.normal(6.0, 0.2, size=(1000, 40))
+    values[:, 0] = 1e4 + rng.normal(0.0, 1.0, 1000)  # a bright pixel: float32 sums over 1000 patterns would cancel
+    groups = rng.integers(0, 3, 1000)
+    groups[groups == 2] = 1  # group 2 stays empty
+    sums = GroupSums(3, 40)
+    for start in range(0, 1000, 64):
+        tile = values[start : start + 64].astype(np.float32)
+        sums.add(tile, groups[start : start + 64])
+    moments = sums.moments()
+    np.testing.assert_array_equal(moments.count, [np.sum(groups == 0), np.sum(groups == 1), 0])
+    for g in range(2):
+        members = values[groups == g].astype(np.float32).astype(np.float64)
+        np.testing.assert_allclose(moments.mean[g], members.mean(axis=0), rtol=1e-7)
+        np.testing.assert_allclose(moments.m2[g] / len(members), members.var(axis=0), rtol=1e-4)
+    np.testing.assert_array_equal(moments.mean[2], 0.0)
+    np.testing.assert_array_equal(moments.m2[2], 0.0)

@@ -37,7 +37,7 @@ from scopeweave_4dstem.params import CalibrationParams, ComputeParams, PolarSett
 from scopeweave_4dstem.preprocess import Preprocessor, central_keep_mask
 from scopeweave_4dstem.rotation import RotationEstimate, apply_rotation, estimate_rotation
 from scopeweave_4dstem.source import Block, FrameSource, close_cached_files, frame_buffer
-from scopeweave_4dstem.stats import GroupMoments, group_index, merge_all
+from scopeweave_4dstem.stats import GroupMoments, GroupSums, group_index, merge_all
 from scopeweave_4dstem.templates import (
     ClusterStats,
     cluster_stats,
@@ -138,7 +138,7 @@ def _stats_partition(partition: Partition, task: _StatsTask) -> GroupMoments:
     xp = array_module(task.backend)
     scan_x = task.source.scan_shape[1]
     n_pixels = task.source.frame_shape[0] * task.source.frame_shape[1]
-    total = GroupMoments.empty(task.n_groups, n_pixels, xp)
+    sums = GroupSums(task.n_groups, n_pixels, xp)
     buffer = frame_buffer(task.source, partition.blocks)
     step = max(1, _STATS_TILE_BYTES // (4 * n_pixels))
     for block in partition.blocks:
@@ -146,8 +146,8 @@ def _stats_partition(partition: Partition, task: _StatsTask) -> GroupMoments:
         groups = task.groups[block.flat_indices(scan_x)]
         for start in range(0, block.n_frames, step):
             values = task.preprocessor.apply(frames[start : start + step], xp)
-            total = total.merge(GroupMoments.of_block(values, groups[start : start + step], task.n_groups, xp))
-    return total.to_numpy()
+            sums.add(values, groups[start : start + step])
+    return sums.moments().to_numpy()
 
 
 @attrs.frozen(kw_only=True, eq=False)

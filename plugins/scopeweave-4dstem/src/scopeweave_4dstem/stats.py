@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["GroupMoments", "group_index", "merge_all"]
+__all__ = ["GroupMoments", "GroupSums", "group_index", "merge_all"]
 
 
 def group_index(label_index: NDArray[np.integer[Any]], half: NDArray[np.integer[Any]]) -> NDArray[np.int32]:
@@ -59,31 +59,10 @@ class GroupMoments:
     def of_block(
         cls, values: Any, groups: NDArray[np.integer[Any]], n_groups: int, xp: ModuleType = np
     ) -> GroupMoments:
-        """Moments of ``(n, K)`` patterns (NumPy or CuPy) whose groups are ``groups``.
-
-        Per-group sums come from two matrix products with a one-hot group
-        matrix, in the dtype of ``values`` (float32 is ample for the sums
-        over one block: the patterns are first shifted by the block's first
-        pattern, so the sums of squares do not cancel); the moments are then
-        float64.
-        """
-        n = values.shape[0]
-        reference = values[0].astype(xp.float64)
-        deviation = values - values[0]
-        onehot = xp.zeros((n_groups, n), dtype=values.dtype)
-        onehot[xp.asarray(groups), xp.arange(n)] = 1
-        s1 = (onehot @ deviation).astype(xp.float64)
-        deviation *= deviation
-        s2 = (onehot @ deviation).astype(xp.float64)
-        count = np.bincount(np.asarray(groups), minlength=n_groups).astype(np.int64)
-        present = xp.asarray((count > 0).astype(np.float64))[:, None]
-        safe = xp.asarray(np.maximum(count, 1).astype(np.float64))[:, None]
-        shifted_mean = s1 / safe
-        return cls(
-            count=count,
-            mean=(shifted_mean + reference[None, :]) * present,
-            m2=xp.maximum(s2 - s1 * shifted_mean, 0.0),
-        )
+        """Moments of ``(n, K)`` patterns (NumPy or CuPy) whose groups are ``groups``."""
+        sums = GroupSums(n_groups, values.shape[1], xp)
+        sums.add(values.copy(), groups)
+        return sums.moments()
 
     def to_numpy(self) -> GroupMoments:
         """The same moments with NumPy arrays (CuPy arrays are copied to the host)."""
@@ -118,6 +97,61 @@ class GroupMoments:
             count=self.count[group : group + 1].copy(),
             mean=self.mean[group : group + 1].copy(),
             m2=self.m2[group : group + 1].copy(),
+        )
+
+
+class GroupSums:
+    """Accumulates per-group sums of patterns, tile after tile, into one :class:`GroupMoments`.
+
+    The sums are taken of the patterns minus a reference (the first pattern
+    added), so the sums of squares do not cancel; each tile's sums come from
+    two matrix products with a one-hot group matrix in the dtype of the tile
+    (float32 is ample over one tile) and are accumulated in float64.  Adding
+    a tile costs two products and two ``(G, K)`` additions, so per-tile cost
+    stays small next to the tile itself.
+
+    Parameters
+    ----------
+    n_groups, n_pixels
+        ``G`` and ``K``.
+    xp
+        Array module of the tiles (NumPy or CuPy).
+    """
+
+    def __init__(self, n_groups: int, n_pixels: int, xp: ModuleType = np) -> None:
+        self.xp = xp
+        self.count = np.zeros(n_groups, dtype=np.int64)
+        self.s1 = xp.zeros((n_groups, n_pixels))
+        self.s2 = xp.zeros((n_groups, n_pixels))
+        self.reference: Any = None
+
+    def add(self, values: Any, groups: NDArray[np.integer[Any]]) -> None:
+        """Add ``(n, K)`` patterns of ``groups``; ``values`` is overwritten (used as scratch)."""
+        xp = self.xp
+        n = values.shape[0]
+        if n == 0:
+            return
+        if self.reference is None:
+            self.reference = values[0].copy()
+        values -= self.reference
+        onehot = xp.zeros((self.count.size, n), dtype=values.dtype)
+        onehot[xp.asarray(groups), xp.arange(n)] = 1
+        self.s1 += onehot @ values
+        values *= values
+        self.s2 += onehot @ values
+        self.count += np.bincount(np.asarray(groups), minlength=self.count.size)
+
+    def moments(self) -> GroupMoments:
+        """Count, mean and sum of squared deviations of everything added."""
+        xp = self.xp
+        present = xp.asarray((self.count > 0).astype(np.float64))[:, None]
+        safe = xp.asarray(np.maximum(self.count, 1).astype(np.float64))[:, None]
+        shifted_mean = self.s1 / safe
+        reference = 0.0 if self.reference is None else self.reference.astype(xp.float64)[None, :]
+        return GroupMoments(
+            count=self.count.copy(),
+            mean=(shifted_mean + reference) * present,
+            m2=xp.maximum(self.s2 - self.s1 * shifted_mean, 0.0),
         )
 
 
