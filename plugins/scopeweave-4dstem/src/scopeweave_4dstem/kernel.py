@@ -21,6 +21,8 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from scopeweave_4dstem.gemm import padded
+
 __all__ = ["MapKernel", "com_columns", "com_from_moments"]
 
 
@@ -81,12 +83,18 @@ class MapKernel:
     log_transform: bool
     tile_bytes: int = 2 * 1024 * 1024
     _linear: NDArray[np.float32] = attrs.field(init=False, repr=False)
+    _n_linear: int = attrs.field(init=False, repr=False)
+    _logged: NDArray[np.float32] | None = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         linear = self.com_weights
         if self.filter_weights is not None and not self.log_transform:
             linear = np.concatenate([self.com_weights, self.filter_weights], axis=1)
-        object.__setattr__(self, "_linear", np.ascontiguousarray(linear, dtype=np.float32))
+        # Widened where BLAS multiplies faster (zero columns, dropped from the products).
+        object.__setattr__(self, "_linear", padded(linear))
+        object.__setattr__(self, "_n_linear", int(linear.shape[1]))
+        logged = None if self.filter_weights is None or not self.log_transform else padded(self.filter_weights)
+        object.__setattr__(self, "_logged", logged)
 
     @property
     def n_com_columns(self) -> int:
@@ -106,32 +114,28 @@ class MapKernel:
         if xp is not np:
             return self._apply_whole(values.astype(xp.float32, copy=False), xp)
         n, n_pixels = values.shape
-        if values.dtype == np.float32 and not self._needs_log:
-            return values @ self._linear  # one product over the whole block
+        if values.dtype == np.float32 and self._logged is None:
+            return (values @ self._linear)[:, : self._n_linear]  # one product over the whole block
         out = np.empty((n, self.n_columns), dtype=np.float32)
         step = max(1, self.tile_bytes // (4 * n_pixels))
-        scratch = np.empty((min(step, n), n_pixels), dtype=np.float32) if self._needs_log else None
+        scratch = np.empty((min(step, n), n_pixels), dtype=np.float32) if self._logged is not None else None
         unsigned = values.dtype.kind == "u"
         for start in range(0, n, step):
             stop = min(start + step, n)
             tile = values[start:stop].astype(np.float32, copy=False)
-            out[start:stop, : self._linear.shape[1]] = tile @ self._linear
-            if scratch is not None and self.filter_weights is not None:
+            out[start:stop, : self._n_linear] = (tile @ self._linear)[:, : self._n_linear]
+            if scratch is not None and self._logged is not None:
                 logged = scratch[: stop - start]
                 if unsigned:  # counts are never negative: no clipping pass
                     np.log1p(tile, out=logged)
                 else:
                     np.log1p(np.maximum(tile, 0, out=logged), out=logged)
-                out[start:stop, self.n_com_columns :] = logged @ self.filter_weights
+                out[start:stop, self.n_com_columns :] = (logged @ self._logged)[:, : self.n_columns - self.n_com_columns]
         return out
 
-    @property
-    def _needs_log(self) -> bool:
-        return self.filter_weights is not None and self.log_transform
-
     def _apply_whole(self, values: Any, xp: ModuleType) -> Any:
-        linear = values @ xp.asarray(self._linear)
-        if not self._needs_log:
+        linear = values @ xp.asarray(self._linear[:, : self._n_linear])
+        if self.filter_weights is None or not self.log_transform:
             return linear
         logged = xp.log1p(xp.maximum(values, 0))
         return xp.concatenate([linear, logged @ xp.asarray(self.filter_weights)], axis=1)
