@@ -55,8 +55,8 @@ def _one_of(*choices: str) -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class LutAffineParams:
-    """Parameters of the ``lut-affine`` stage corrector (the seed's v2.0 model).
+class CorrectorParams:
+    """Parameters every learned stage corrector takes.
 
     Attributes
     ----------
@@ -66,88 +66,75 @@ class LutAffineParams:
         ':memory:' to keep nothing, or a file path.
     microscope, objective
         The profile's key: one profile per microscope, objective and model.
-    preset
-        Starting values of a new profile: 'seed-v2-251' (the seed's 251-tile
-        calibration) or 'identity'.
     learning_rate
         Steady-state weight of a new session in the moving average, in (0, 1].
     confidence_step
-        Confidence an offset gains per session that sees it with full weight
-        (first-move offsets are blended by it).
+        Confidence an offset gains per session that sees it with full weight.
     thermal_state
         'cold', 'preheated' or 'unknown' (treated as cold): which drift terms apply.
     learn_thermal
         Learn the drift rate and decay (else keep them).
+    move_tolerance_px
+        Displacements up to this size count as no move on that axis.
+    lock_timeout_s
+        How long to wait for another process holding the settings lock.
+    """
+
+    settings_path: str = ""
+    microscope: str = attrs.field(default="default", validator=_label)
+    objective: str = attrs.field(default="default", validator=_label)
+    learning_rate: float = attrs.field(default=0.3, validator=_in_unit_interval(open_low=True))
+    confidence_step: float = attrs.field(default=0.25, validator=_in_unit_interval(open_low=False))
+    thermal_state: str = attrs.field(default="unknown", validator=_one_of(*THERMAL_STATES))
+    learn_thermal: bool = True
+    move_tolerance_px: float = attrs.field(default=0.5, validator=_non_negative)
+    lock_timeout_s: float = attrs.field(default=30.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class LutAffineParams(CorrectorParams):
+    """Parameters of the ``lut-affine`` stage corrector (the seed's v2.0 model).
+
+    Attributes
+    ----------
+    preset
+        Starting values of a new profile: 'seed-v2-251' (the seed's 251-tile
+        calibration) or 'identity'.
+    confidence_step
+        Confidence an offset gains per session that sees it with full weight
+        (first-move offsets are blended by it).
     sweep_limit_px
         ``|dx|`` above which a move is a sweep (the seed's rapid-move bit).
     idle_axis
         'literal': the seed's mask bits from this move's displacement;
         'hold': an axis that did not move keeps its last direction (the
         backlash state).  Reset the profile after changing it.
-    move_tolerance_px
-        Displacements up to this size count as no move on that axis.
-    lock_timeout_s
-        How long to wait for another process holding the settings lock.
     """
 
-    settings_path: str = ""
-    microscope: str = attrs.field(default="default", validator=_label)
-    objective: str = attrs.field(default="default", validator=_label)
     preset: str = attrs.field(default="seed-v2-251", validator=_one_of("seed-v2-251", "identity"))
-    learning_rate: float = attrs.field(default=0.3, validator=_in_unit_interval(open_low=True))
-    confidence_step: float = attrs.field(default=0.25, validator=_in_unit_interval(open_low=False))
-    thermal_state: str = attrs.field(default="unknown", validator=_one_of(*THERMAL_STATES))
-    learn_thermal: bool = True
     sweep_limit_px: float = attrs.field(default=500.0, validator=_positive)
     idle_axis: str = attrs.field(default="literal", validator=_one_of("literal", "hold"))
-    move_tolerance_px: float = attrs.field(default=0.5, validator=_non_negative)
-    lock_timeout_s: float = attrs.field(default=30.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
-class BacklashStateParams:
+class BacklashStateParams(CorrectorParams):
     """Parameters of the ``backlash-state`` stage corrector (the seed's v1 truth table).
 
     Attributes
     ----------
-    settings_path
-        Settings JSON holding the profiles: '' for the default
-        (``$SCOPEWEAVE_STAGECORRECT_SETTINGS`` or ``~/.config/scopeweave/stagecorrect.json``),
-        ':memory:' to keep nothing, or a file path.
-    microscope, objective
-        The profile's key: one profile per microscope, objective and model.
     preset
         Starting values of a new profile: 'neutral' (no correction) or
         'seed-v1' (the seed's v1 values, which it found nearly worse than none).
-    learning_rate
-        Steady-state weight of a new session in the moving average, in (0, 1].
     confidence_step
         Confidence an offset gains per session that sees it with full weight
         (the first-down offset is scaled by it).
-    thermal_state
-        'cold', 'preheated' or 'unknown' (treated as cold): which drift terms apply.
-    learn_thermal
-        Learn the drift rate and decay (else keep them).
     long_move_factor
         A move longer than this many tile steps on an axis is a long move
         (rapids: reduced backlash).
-    move_tolerance_px
-        Displacements up to this size count as no move on that axis.
-    lock_timeout_s
-        How long to wait for another process holding the settings lock.
     """
 
-    settings_path: str = ""
-    microscope: str = attrs.field(default="default", validator=_label)
-    objective: str = attrs.field(default="default", validator=_label)
     preset: str = attrs.field(default="neutral", validator=_one_of("neutral", "seed-v1"))
-    learning_rate: float = attrs.field(default=0.3, validator=_in_unit_interval(open_low=True))
-    confidence_step: float = attrs.field(default=0.25, validator=_in_unit_interval(open_low=False))
-    thermal_state: str = attrs.field(default="unknown", validator=_one_of(*THERMAL_STATES))
-    learn_thermal: bool = True
     long_move_factor: float = attrs.field(default=2.0, validator=_positive)
-    move_tolerance_px: float = attrs.field(default=0.5, validator=_non_negative)
-    lock_timeout_s: float = attrs.field(default=30.0, validator=_positive)
 
 
 class StoredCorrector:
